@@ -1,0 +1,327 @@
+import { CloseCode } from './close-code.js';
+import { encodeClosePayload, parseClosePayload, truncateUtf8 } from './close-frame.js';
+import { ErrorCode, PeerError, UsageError } from './errors.js';
+import { FrameWriter } from './frame-writer.js';
+import { type MaskGenerator, randomMask } from './mask.js';
+import { Opcode } from './opcode.js';
+import { Receiver, type ReceiverSink } from './receiver.js';
+
+export type Role = 'server' | 'client';
+
+/** Same numbers as `WebSocket.readyState` (the core has no CONNECTING: it starts after the handshake). */
+export const ConnectionState = { Open: 1, Closing: 2, Closed: 3 } as const;
+export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
+
+/** 100 MiB, as in ws. */
+export const DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
+/**
+ * Frames one message may be made of. Fragments cost memory by their bytes (see
+ * PayloadAccumulator), so this bounds CPU per message more than memory.
+ */
+export const DEFAULT_MAX_FRAGMENTS = 65536;
+
+export interface ConnectionOptions {
+  role: Role;
+  /** Largest message accepted, in bytes; 0 for no limit. Default 100 MiB. */
+  maxPayload?: number;
+  /** Most frames in one message. Default 65,536. */
+  maxFragments?: number;
+  /** An extension using RSV1 (permessage-deflate) was negotiated. */
+  allowRsv1?: boolean;
+  /** Answer pings with pongs automatically (RFC 6455 §5.5.2). Default true. */
+  autoPong?: boolean;
+  /** Do not check that text messages are UTF-8 (trusted peers only). Default false. */
+  skipUtf8Validation?: boolean;
+  /** Source of client masking keys. Default: batched `crypto.getRandomValues`. */
+  generateMask?: MaskGenerator;
+}
+
+/** What the connection reports. Called synchronously from `receiveData`/`receiveEof`. */
+export interface ConnectionHandler {
+  onMessage(data: Buffer, isBinary: boolean, compressed: boolean): void;
+  onPing(data: Buffer): void;
+  onPong(data: Buffer): void;
+  /** The peer's close frame arrived; the echo is already queued (RFC 6455 §5.5.1). */
+  onClose(code: number, reason: Buffer): void;
+  /** The peer broke the protocol; a close frame with `error.closeCode` is queued. */
+  onError(error: PeerError): void;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The WebSocket protocol after the opening handshake, without I/O: bytes and calls in, bytes
+ * to write and events out. Modelled on python-websockets' sans-I/O `Protocol`.
+ *
+ * Input: `receiveData(chunk)` (any split of the stream; the chunk is unmasked in place) and
+ * `receiveEof()`. Output: `dataToSend()` returns chunks for one write; `eofToSend()` says when
+ * to half-close TCP; `closeExpected()` says when to arm a close timer.
+ */
+export class Connection implements ReceiverSink {
+  readonly role: Role;
+  private readonly handler: ConnectionHandler;
+  private readonly receiver: Receiver;
+  private readonly writer: FrameWriter;
+  private readonly autoPong: boolean;
+
+  private _state: ConnectionState = ConnectionState.Open;
+  private _closeSent = false;
+  private _closeReceived = false;
+  private _closeCode: number = CloseCode.AbnormalClosure;
+  private _closeReason: Buffer = EMPTY;
+  private _error: PeerError | undefined;
+  private eofWanted = false;
+  private eofTaken = false;
+  /** An outgoing message was started with fin=false and not finished. */
+  private fragmenting = false;
+
+  constructor(options: ConnectionOptions, handler: ConnectionHandler) {
+    this.role = options.role;
+    this.handler = handler;
+    this.autoPong = options.autoPong ?? true;
+    const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    this.receiver = new Receiver(this, {
+      expectMasked: options.role === 'server',
+      maxPayload: maxPayload > 0 ? maxPayload : Number.POSITIVE_INFINITY,
+      maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
+      allowRsv1: options.allowRsv1 ?? false,
+      skipUtf8Validation: options.skipUtf8Validation ?? false,
+    });
+    this.writer = new FrameWriter(options.role === 'client', options.generateMask ?? randomMask);
+  }
+
+  get state(): ConnectionState {
+    return this._state;
+  }
+  get closeSent(): boolean {
+    return this._closeSent;
+  }
+  get closeReceived(): boolean {
+    return this._closeReceived;
+  }
+  /**
+   * The code to report when the connection is over: the peer's (1005 if its close frame had
+   * none), else the code we failed the connection with, else 1006 (no close frame).
+   */
+  get closeCode(): number {
+    return this._closeCode;
+  }
+  get closeReason(): Buffer {
+    return this._closeReason;
+  }
+  /** The peer fault that failed the connection, if any. */
+  get error(): PeerError | undefined {
+    return this._error;
+  }
+  /** Bytes serialized and not yet taken by `dataToSend`. */
+  get bufferedAmount(): number {
+    return this.writer.bufferedBytes;
+  }
+  /** Bytes held on the receive side (an incomplete message, input held while paused). */
+  get receiveBufferedAmount(): number {
+    return this.receiver.bufferedBytes;
+  }
+
+  // ---- input ----
+
+  receiveData(chunk: Buffer): void {
+    this.receiver.receive(chunk);
+  }
+
+  /** TCP ended (the peer sent FIN, or the transport is gone). */
+  receiveEof(): void {
+    if (this._state === ConnectionState.Closed) return;
+    this.receiver.stop();
+    this._state = ConnectionState.Closed;
+    // The server closes TCP after the closing handshake (RFC 6455 §7.1.1); answer an EOF with ours.
+    if (this.role === 'server') this.eofWanted = true;
+  }
+
+  /** Stops delivering events after the current one; later input is held. */
+  pause(): void {
+    this.receiver.pause();
+  }
+  resume(): void {
+    this.receiver.resume();
+  }
+  get isPaused(): boolean {
+    return this.receiver.isPaused;
+  }
+
+  // ---- output ----
+
+  /** Sends a text message, or a fragment of one when `fin` is false (RFC 6455 §5.4). */
+  sendText(data: string | Uint8Array, fin = true): void {
+    const opcode = this.dataOpcode(Opcode.Text, fin);
+    if (typeof data === 'string') this.writer.writeTextFrame(opcode, fin, false, data);
+    else this.writer.writeFrame(opcode, fin, false, data);
+  }
+
+  sendBinary(data: Uint8Array, fin = true): void {
+    this.writer.writeFrame(this.dataOpcode(Opcode.Binary, fin), fin, false, data);
+  }
+
+  /**
+   * Sends one data frame as given: for extensions, which choose RSV1 and produce the payload.
+   * `opcode` is Text or Binary; it becomes Continuation inside a fragmented message.
+   */
+  sendDataFrame(opcode: number, data: Uint8Array, fin: boolean, rsv1: boolean): void {
+    this.writer.writeFrame(this.dataOpcode(opcode, fin), fin, rsv1, data);
+  }
+
+  /** Queues bytes that already are complete frames (prepared once for many connections). */
+  sendPreparedFrame(frame: Buffer): void {
+    this.checkCanSend();
+    if (this.fragmenting) {
+      throw new UsageError(ErrorCode.InvalidState, 'a fragmented message is being sent');
+    }
+    this.writer.writeRaw(frame);
+  }
+
+  sendPing(data: string | Uint8Array = EMPTY): void {
+    this.sendControl(Opcode.Ping, data);
+  }
+
+  sendPong(data: string | Uint8Array = EMPTY): void {
+    this.sendControl(Opcode.Pong, data);
+  }
+
+  /**
+   * Starts the closing handshake (RFC 6455 §5.5.1, §7.1.2). Throws a UsageError for a code the
+   * API may not send or a reason over 123 bytes; does nothing once a close frame was sent.
+   */
+  sendClose(code?: number, reason?: string | Uint8Array): void {
+    const payload = encodeClosePayload(code, reason);
+    if (this._closeSent || this._state === ConnectionState.Closed) return;
+    this.writeClose(payload);
+  }
+
+  /**
+   * Fails the connection (RFC 6455 §7.1.7) for a local reason, e.g. a policy: sends a close
+   * frame with `code` (if none was sent), stops reading, and reports `code` as the close code.
+   */
+  failConnection(code: number, reason = ''): void {
+    if (this._state === ConnectionState.Closed) return;
+    this.receiver.stop();
+    if (!this._closeReceived) this._closeCode = code;
+    if (!this._closeSent) {
+      const payload = Buffer.allocUnsafe(2);
+      payload.writeUInt16BE(code, 0);
+      this.writeClose(reason ? Buffer.concat([payload, truncateUtf8(reason, 123)]) : payload);
+    }
+    if (this.role === 'server') this.eofWanted = true;
+  }
+
+  /** Drops the connection without a closing handshake (the binding destroys the transport). */
+  abort(): void {
+    if (this._state === ConnectionState.Closed) return;
+    this.receiver.stop();
+    this._state = ConnectionState.Closed;
+  }
+
+  /** The chunks to write, in order, for one `writev`/corked write. */
+  dataToSend(): Buffer[] {
+    return this.writer.take();
+  }
+
+  /** True once, when the transport should be half-closed after writing `dataToSend()`. */
+  eofToSend(): boolean {
+    if (this.eofWanted && !this.eofTaken) {
+      this.eofTaken = true;
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Whether TCP should close soon: a close frame was sent or received, or the connection was
+   * failed. The binding then arms a timer and destroys the transport if the peer lingers.
+   */
+  closeExpected(): boolean {
+    return this._state !== ConnectionState.Open;
+  }
+
+  // ---- ReceiverSink ----
+
+  onMessage(data: Buffer, isBinary: boolean, compressed: boolean): void {
+    this.handler.onMessage(data, isBinary, compressed);
+  }
+
+  onControlFrame(opcode: number, payload: Buffer): void {
+    if (opcode === Opcode.Ping) {
+      // RFC 6455 §5.5.2: answer with a pong carrying the same payload, unless closing.
+      if (this.autoPong && !this._closeSent)
+        this.writer.writeFrame(Opcode.Pong, true, false, payload);
+      this.handler.onPing(payload);
+    } else if (opcode === Opcode.Pong) {
+      this.handler.onPong(payload);
+    } else {
+      this.receiveClose(payload);
+    }
+  }
+
+  onReceiveError(error: PeerError): void {
+    this._error = error;
+    this.failConnection(error.closeCode, error.message);
+    this.handler.onError(error);
+  }
+
+  // ---- internals ----
+
+  private receiveClose(payload: Buffer): void {
+    const parsed = parseClosePayload(payload);
+    if (parsed instanceof PeerError) {
+      this.onReceiveError(parsed);
+      return;
+    }
+    // RFC 6455 §5.5.1: after a close frame, the peer sends nothing more; discard what follows.
+    this.receiver.stop();
+    this._closeReceived = true;
+    this._closeCode = parsed.code;
+    this._closeReason = parsed.reason;
+    if (!this._closeSent) {
+      // Echo the status code (RFC 6455 §5.5.1), without a reason.
+      let echo = EMPTY;
+      if (parsed.code !== CloseCode.NoStatusReceived) {
+        echo = Buffer.allocUnsafe(2);
+        echo.writeUInt16BE(parsed.code, 0);
+      }
+      this.writeClose(echo);
+    }
+    this._state = ConnectionState.Closing;
+    if (this.role === 'server') this.eofWanted = true;
+    this.handler.onClose(parsed.code, parsed.reason);
+  }
+
+  private writeClose(payload: Buffer): void {
+    this.writer.writeFrame(Opcode.Close, true, false, payload);
+    this._closeSent = true;
+    if (this._state === ConnectionState.Open) this._state = ConnectionState.Closing;
+  }
+
+  private sendControl(opcode: number, data: string | Uint8Array): void {
+    this.checkCanSend();
+    const payload = typeof data === 'string' ? Buffer.from(data) : data;
+    if (payload.length > 125) {
+      throw new UsageError(
+        ErrorCode.ControlPayloadTooLong,
+        'a control frame payload is at most 125 bytes',
+      );
+    }
+    this.writer.writeFrame(opcode, true, false, payload);
+  }
+
+  private dataOpcode(opcode: number, fin: boolean): number {
+    this.checkCanSend();
+    const actual = this.fragmenting ? Opcode.Continuation : opcode;
+    this.fragmenting = !fin;
+    return actual;
+  }
+
+  private checkCanSend(): void {
+    // RFC 6455 §5.5.1: nothing may be sent after a close frame.
+    if (this._closeSent || this._state === ConnectionState.Closed) {
+      throw new UsageError(ErrorCode.InvalidState, 'the connection is closing or closed');
+    }
+  }
+}

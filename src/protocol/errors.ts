@@ -1,0 +1,56 @@
+import { CloseCode } from './close-code.js';
+
+/** Base class of every error tsws raises. `code` is a stable string such as `WS_ERR_INVALID_UTF8`. */
+export class WebSocketError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/**
+ * A fault of the peer: bad framing, bad UTF-8, a message over the limit... The connection is
+ * failed with `closeCode` (RFC 6455 §7.1.7). Never thrown at the caller; reported as an event.
+ */
+export class PeerError extends WebSocketError {
+  readonly closeCode: number;
+  constructor(code: string, closeCode: number, message: string) {
+    super(code, message);
+    this.closeCode = closeCode;
+  }
+}
+
+/** Local misuse of the API: sending after close, a close code the API forbids... Thrown. */
+export class UsageError extends WebSocketError {}
+
+export function protocolError(code: string, message: string): PeerError {
+  return new PeerError(code, CloseCode.ProtocolError, message);
+}
+
+/** Error codes, for matching without string literals scattered through the code. */
+export const ErrorCode = {
+  // Peer faults (RFC 6455 §5, §7.4).
+  ExpectedMask: 'WS_ERR_EXPECTED_MASK',
+  UnexpectedMask: 'WS_ERR_UNEXPECTED_MASK',
+  InvalidOpcode: 'WS_ERR_INVALID_OPCODE',
+  UnexpectedRsv1: 'WS_ERR_UNEXPECTED_RSV_1',
+  UnexpectedRsv23: 'WS_ERR_UNEXPECTED_RSV_2_3',
+  ExpectedFin: 'WS_ERR_EXPECTED_FIN',
+  InvalidControlPayloadLength: 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH',
+  InvalidPayloadLength: 'WS_ERR_INVALID_PAYLOAD_LENGTH',
+  UnexpectedContinuation: 'WS_ERR_UNEXPECTED_CONTINUATION',
+  ExpectedContinuation: 'WS_ERR_EXPECTED_CONTINUATION',
+  MessageTooBig: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
+  TooManyFragments: 'WS_ERR_TOO_MANY_FRAGMENTS',
+  InvalidUtf8: 'WS_ERR_INVALID_UTF8',
+  InvalidCloseCode: 'WS_ERR_INVALID_CLOSE_CODE',
+  InvalidClosePayload: 'WS_ERR_INVALID_CLOSE_PAYLOAD',
+  // Local misuse.
+  InvalidState: 'WS_ERR_INVALID_STATE',
+  InvalidCloseCodeArgument: 'WS_ERR_INVALID_CLOSE_CODE_ARGUMENT',
+  ReasonTooLong: 'WS_ERR_REASON_TOO_LONG',
+  ControlPayloadTooLong: 'WS_ERR_CONTROL_PAYLOAD_TOO_LONG',
+  InvalidArgument: 'WS_ERR_INVALID_ARGUMENT',
+} as const;

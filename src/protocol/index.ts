@@ -1,0 +1,18 @@
+export { CloseCode, isValidCloseCode, MAX_CLOSE_REASON_BYTES } from './close-code.js';
+export { type ClosePayload, encodeClosePayload, parseClosePayload } from './close-frame.js';
+export {
+  Connection,
+  type ConnectionHandler,
+  type ConnectionOptions,
+  ConnectionState,
+  DEFAULT_MAX_FRAGMENTS,
+  DEFAULT_MAX_PAYLOAD,
+  type Role,
+} from './connection.js';
+export { ErrorCode, PeerError, UsageError, WebSocketError } from './errors.js';
+export { headerSize, MAX_HEADER_SIZE, writeFrameHeader } from './frame-header.js';
+export { FrameWriter } from './frame-writer.js';
+export { applyMask, type MaskGenerator, randomMask } from './mask.js';
+export { isControlOpcode, isReservedOpcode, Opcode } from './opcode.js';
+export { Receiver, type ReceiverOptions, type ReceiverSink } from './receiver.js';
+export { isUtf8, Utf8Validator } from './utf8.js';

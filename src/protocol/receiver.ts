@@ -1,0 +1,412 @@
+import { CloseCode } from './close-code.js';
+import { ErrorCode, PeerError, protocolError } from './errors.js';
+import { headerSizeFromPrefix, MAX_7BIT_LENGTH } from './frame-header.js';
+import { applyMask } from './mask.js';
+import { Opcode } from './opcode.js';
+import { PayloadAccumulator } from './payload-accumulator.js';
+import { isUtf8, Utf8Validator } from './utf8.js';
+
+/** What the receiver reports; the connection implements it. */
+export interface ReceiverSink {
+  /** A complete data message. `compressed`: its first frame had RSV1 (an extension decodes it). */
+  onMessage(data: Buffer, isBinary: boolean, compressed: boolean): void;
+  /** A complete, valid-looking control frame (close payloads are checked by the connection). */
+  onControlFrame(opcode: number, payload: Buffer): void;
+  /** A peer fault; the receiver has stopped. */
+  onReceiveError(error: PeerError): void;
+}
+
+export interface ReceiverOptions {
+  /** Servers expect masked frames, clients unmasked ones. RFC 6455 §5.1. */
+  expectMasked: boolean;
+  /** Largest message (sum of its fragments) accepted; `Infinity` for none. */
+  maxPayload: number;
+  /** Most frames one message may be made of. */
+  maxFragments: number;
+  /** RSV1 marks compressed messages once an extension such as permessage-deflate is agreed. */
+  allowRsv1: boolean;
+  /** Skip the UTF-8 check of text messages (for trusted peers only). */
+  skipUtf8Validation: boolean;
+}
+
+const HEADER = 0;
+const PAYLOAD = 1;
+const STOPPED = 2;
+
+const EMPTY = Buffer.alloc(0);
+const TWO_32 = 0x100000000;
+
+/**
+ * The incremental frame parser and message assembler (RFC 6455 §5, §6.2). It accepts the byte
+ * stream in any split: a header cut anywhere, a payload over many reads, many frames in one
+ * read. Payload bytes are unmasked in place: `receive` takes ownership of each chunk. Every
+ * rule is checked as soon as the bytes that break it arrive, and a fault stops the receiver
+ * and is reported once with its close code.
+ */
+export class Receiver {
+  private readonly sink: ReceiverSink;
+  private readonly expectMasked: boolean;
+  maxPayload: number;
+  maxFragments: number;
+  allowRsv1: boolean;
+  private readonly skipUtf8: boolean;
+
+  private state = HEADER;
+  /** A header that arrived cut: its bytes so far. */
+  private readonly partial = Buffer.allocUnsafe(14);
+  private partialLength = 0;
+
+  // The frame being read.
+  private fin = false;
+  private opcode = 0;
+  private masked = false;
+  private readonly key = new Uint8Array(4);
+  private frameLength = 0;
+  private frameReceived = 0;
+  private control: Buffer | undefined;
+
+  // The message being assembled (data frames).
+  private inMessage = false;
+  private binary = false;
+  private compressed = false;
+  private messageLength = 0;
+  private fragments = 0;
+  private readonly assembled = new PayloadAccumulator();
+  private readonly utf8 = new Utf8Validator();
+
+  private paused = false;
+  private pending: Buffer[] = [];
+
+  constructor(sink: ReceiverSink, options: ReceiverOptions) {
+    this.sink = sink;
+    this.expectMasked = options.expectMasked;
+    this.maxPayload = options.maxPayload;
+    this.maxFragments = options.maxFragments;
+    this.allowRsv1 = options.allowRsv1;
+    this.skipUtf8 = options.skipUtf8Validation;
+  }
+
+  get stopped(): boolean {
+    return this.state === STOPPED;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Bytes held for a message not complete yet, plus input held while paused. */
+  get bufferedBytes(): number {
+    let n = this.assembled.length;
+    for (const chunk of this.pending) n += chunk.length;
+    return n;
+  }
+
+  /** Feeds the next bytes of the stream. */
+  receive(chunk: Buffer): void {
+    if (this.state === STOPPED || chunk.length === 0) return;
+    if (this.paused || this.pending.length > 0) {
+      this.pending.push(chunk);
+      if (!this.paused) this.drainPending();
+      return;
+    }
+    this.process(chunk, 0);
+  }
+
+  /** Discards everything from now on (after a close frame, a fault, or EOF). */
+  stop(): void {
+    this.state = STOPPED;
+    this.pending = [];
+    this.assembled.clear();
+    this.control = undefined;
+  }
+
+  /** Stops delivering after the current event; later input is held until `resume`. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.drainPending();
+  }
+
+  private drainPending(): void {
+    while (this.pending.length > 0 && !this.paused && this.state !== STOPPED) {
+      this.process(this.pending.shift()!, 0);
+    }
+  }
+
+  private process(chunk: Buffer, pos: number): void {
+    const end = chunk.length;
+    while (pos < end) {
+      if (this.state === HEADER) {
+        const size = end - pos >= 2 ? headerSizeFromPrefix(chunk[pos + 1]!) : 14;
+        if (this.partialLength === 0 && end - pos >= size) {
+          if (!this.readHeader(chunk, pos)) return;
+          pos += size;
+        } else {
+          pos = this.collectHeader(chunk, pos);
+        }
+      } else if (this.state === PAYLOAD) {
+        pos = this.readPayload(chunk, pos);
+      } else {
+        return;
+      }
+      if (this.paused && pos < end) {
+        this.pending.unshift(chunk.subarray(pos));
+        return;
+      }
+    }
+  }
+
+  /** Accumulates a header that is cut between reads; parses it once whole. */
+  private collectHeader(chunk: Buffer, pos: number): number {
+    const partial = this.partial;
+    while (pos < chunk.length) {
+      partial[this.partialLength++] = chunk[pos++]!;
+      if (this.partialLength >= 2 && this.partialLength === headerSizeFromPrefix(partial[1]!)) {
+        this.partialLength = 0;
+        this.readHeader(partial, 0);
+        return pos;
+      }
+    }
+    return pos;
+  }
+
+  /** Decodes and checks a whole header at `buf[o]`. Returns false when the frame was refused. */
+  private readHeader(buf: Buffer, o: number): boolean {
+    const b0 = buf[o]!;
+    const b1 = buf[o + 1]!;
+    const fin = (b0 & 0x80) !== 0;
+    const rsv1 = (b0 & 0x40) !== 0;
+    const opcode = b0 & 0x0f;
+    const masked = (b1 & 0x80) !== 0;
+
+    // RFC 6455 §5.2: RSV2/RSV3 MUST be 0 unless an extension defines them (none does here).
+    if ((b0 & 0x30) !== 0) {
+      return this.fail(protocolError(ErrorCode.UnexpectedRsv23, 'RSV2 and RSV3 must be clear'));
+    }
+    // RFC 6455 §5.1: a server MUST close on an unmasked frame, a client on a masked one.
+    if (masked !== this.expectMasked) {
+      return this.fail(
+        masked
+          ? protocolError(ErrorCode.UnexpectedMask, 'MASK must be clear')
+          : protocolError(ErrorCode.ExpectedMask, 'MASK must be set'),
+      );
+    }
+
+    let length = b1 & 0x7f;
+    let p = o + 2;
+    if (length === 126) {
+      length = (buf[p]! << 8) | buf[p + 1]!;
+      p += 2;
+    } else if (length === 127) {
+      const hi = buf.readUInt32BE(p);
+      // RFC 6455 §5.2: the most significant bit of a 64-bit length MUST be 0.
+      if (hi > 0x7fffffff) {
+        return this.fail(
+          protocolError(
+            ErrorCode.InvalidPayloadLength,
+            'the 64-bit payload length has its MSB set',
+          ),
+        );
+      }
+      length = hi * TWO_32 + buf.readUInt32BE(p + 4);
+      p += 8;
+    }
+    if (masked) {
+      const key = this.key;
+      key[0] = buf[p]!;
+      key[1] = buf[p + 1]!;
+      key[2] = buf[p + 2]!;
+      key[3] = buf[p + 3]!;
+    }
+
+    if (opcode >= 0x8) {
+      // RFC 6455 §5.5: control frames are not fragmented and carry at most 125 bytes.
+      if (opcode > Opcode.Pong) {
+        return this.fail(protocolError(ErrorCode.InvalidOpcode, `reserved opcode ${opcode}`));
+      }
+      if (!fin) {
+        return this.fail(
+          protocolError(ErrorCode.ExpectedFin, 'a control frame must not be fragmented'),
+        );
+      }
+      if (length > MAX_7BIT_LENGTH) {
+        return this.fail(
+          protocolError(
+            ErrorCode.InvalidControlPayloadLength,
+            'control frame payload over 125 bytes',
+          ),
+        );
+      }
+      // RFC 7692 §6: extensions set RSV1 on data frames only.
+      if (rsv1) {
+        return this.fail(
+          protocolError(ErrorCode.UnexpectedRsv1, 'RSV1 must be clear on a control frame'),
+        );
+      }
+    } else {
+      if (opcode > Opcode.Binary) {
+        return this.fail(protocolError(ErrorCode.InvalidOpcode, `reserved opcode ${opcode}`));
+      }
+      if (opcode === Opcode.Continuation) {
+        // RFC 6455 §5.4: a continuation frame only continues a message.
+        if (!this.inMessage) {
+          return this.fail(
+            protocolError(
+              ErrorCode.UnexpectedContinuation,
+              'continuation frame without a message to continue',
+            ),
+          );
+        }
+        // RFC 7692 §6.1: the compressed bit is set on the first frame of a message only.
+        if (rsv1) {
+          return this.fail(
+            protocolError(ErrorCode.UnexpectedRsv1, 'RSV1 must be clear on a continuation frame'),
+          );
+        }
+      } else {
+        if (this.inMessage) {
+          return this.fail(
+            protocolError(
+              ErrorCode.ExpectedContinuation,
+              'a new message started inside a fragmented message',
+            ),
+          );
+        }
+        if (rsv1 && !this.allowRsv1) {
+          return this.fail(protocolError(ErrorCode.UnexpectedRsv1, 'RSV1 must be clear'));
+        }
+        this.inMessage = true;
+        this.binary = opcode === Opcode.Binary;
+        this.compressed = rsv1;
+        this.messageLength = 0;
+        this.fragments = 0;
+      }
+      if (++this.fragments > this.maxFragments) {
+        return this.fail(
+          new PeerError(
+            ErrorCode.TooManyFragments,
+            CloseCode.MessageTooBig,
+            'too many fragments in one message',
+          ),
+        );
+      }
+      // Refused on the header, before any of it is buffered.
+      if (this.messageLength + length > this.maxPayload) {
+        return this.fail(
+          new PeerError(ErrorCode.MessageTooBig, CloseCode.MessageTooBig, 'message too big'),
+        );
+      }
+      this.messageLength += length;
+    }
+
+    this.fin = fin;
+    this.opcode = opcode;
+    this.masked = masked;
+    this.frameLength = length;
+    this.frameReceived = 0;
+    if (length === 0) {
+      this.endFrame(EMPTY);
+    } else {
+      this.state = PAYLOAD;
+    }
+    return this.state !== STOPPED;
+  }
+
+  private readPayload(chunk: Buffer, pos: number): number {
+    const want = this.frameLength - this.frameReceived;
+    const avail = chunk.length - pos;
+    const n = Math.min(avail, want);
+    const end = pos + n;
+    if (this.masked) applyMask(chunk, pos, end, this.key, 0, this.frameReceived);
+    const piece = chunk.subarray(pos, end);
+
+    if (this.opcode >= 0x8) {
+      if (n === this.frameLength) {
+        this.endFrame(piece);
+      } else {
+        this.control ??= Buffer.allocUnsafe(this.frameLength);
+        this.control.set(piece, this.frameReceived);
+        this.frameReceived += n;
+        if (this.frameReceived === this.frameLength) {
+          const payload = this.control;
+          this.control = undefined;
+          this.endFrame(payload);
+        }
+      }
+      return end;
+    }
+
+    // The common case: a whole single-frame message in this read, delivered without a copy.
+    if (n === this.frameLength && this.fin && this.fragments === 1) {
+      this.endFrame(piece);
+      return end;
+    }
+    if (!this.binary && !this.compressed && !this.skipUtf8 && !this.utf8.write(piece)) {
+      this.failUtf8();
+      return end;
+    }
+    this.assembled.push(piece);
+    this.frameReceived += n;
+    if (this.frameReceived === this.frameLength) this.endFrame(undefined);
+    return end;
+  }
+
+  /**
+   * A frame is complete. `payload` is its whole payload when it came in one piece; undefined
+   * when its pieces went into the accumulator.
+   */
+  private endFrame(payload: Buffer | undefined): void {
+    this.state = HEADER;
+    const opcode = this.opcode;
+    if (opcode >= 0x8) {
+      this.sink.onControlFrame(opcode, payload!);
+      return;
+    }
+    const textCheck = !this.binary && !this.compressed && !this.skipUtf8;
+    if (payload !== undefined) {
+      if (this.fragments === 1 && this.fin) {
+        // Single-frame message: one native UTF-8 check over all of it.
+        if (textCheck && !isUtf8(payload)) {
+          this.failUtf8();
+          return;
+        }
+        this.inMessage = false;
+        this.sink.onMessage(payload, this.binary, this.compressed);
+        return;
+      }
+      if (textCheck && !this.utf8.write(payload)) {
+        this.failUtf8();
+        return;
+      }
+      this.assembled.push(payload);
+    }
+    if (!this.fin) return;
+    if (textCheck && !this.utf8.complete) {
+      this.failUtf8();
+      return;
+    }
+    this.utf8.reset();
+    this.inMessage = false;
+    this.sink.onMessage(this.assembled.take(), this.binary, this.compressed);
+  }
+
+  private failUtf8(): void {
+    this.fail(
+      new PeerError(
+        ErrorCode.InvalidUtf8,
+        CloseCode.InvalidFramePayloadData,
+        'invalid UTF-8 in a text message',
+      ),
+    );
+  }
+
+  private fail(error: PeerError): false {
+    this.stop();
+    this.sink.onReceiveError(error);
+    return false;
+  }
+}
