@@ -1,0 +1,78 @@
+/**
+ * The article's demo page: a text box, a Send button that sends the text once the socket is
+ * open, and a log of what the server sends back. Served at `/` by `tsws serve`.
+ */
+export const DEMO_PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>tsws echo</title>
+<style>
+  body { font: 16px/1.4 system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+  h1 { font-size: 1.4rem; }
+  form { display: flex; gap: .5rem; }
+  input { flex: 1; padding: .4rem .6rem; font: inherit; }
+  button { padding: .4rem 1rem; font: inherit; }
+  #status { color: #666; margin: .5rem 0 1rem; }
+  #status.open { color: #14732c; }
+  #status.closed { color: #a11; }
+  #log { list-style: none; padding: 0; margin: 0; border-top: 1px solid #ddd; }
+  #log li { padding: .3rem 0; border-bottom: 1px solid #eee; font-family: ui-monospace, monospace; word-break: break-all; }
+  #log li.sent { color: #555; }
+  #log li.sent::before { content: "\\2192  "; }
+  #log li.received::before { content: "\\2190  "; }
+  #log li.event { color: #888; font-style: italic; }
+</style>
+</head>
+<body>
+<h1>tsws echo</h1>
+<p id="status">connecting…</p>
+<form id="form">
+  <input id="message" autocomplete="off" placeholder="Type a message" aria-label="Message">
+  <button id="send" type="submit" disabled>Send</button>
+</form>
+<ul id="log" aria-live="polite"></ul>
+<script>
+(() => {
+  const status = document.getElementById('status');
+  const input = document.getElementById('message');
+  const button = document.getElementById('send');
+  const log = document.getElementById('log');
+  const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/';
+  const add = (kind, text) => {
+    const item = document.createElement('li');
+    item.className = kind;
+    item.textContent = text;
+    log.append(item);
+  };
+  const socket = new WebSocket(url);
+  socket.addEventListener('open', () => {
+    status.textContent = 'connected to ' + url;
+    status.className = 'open';
+    button.disabled = false;
+    input.focus();
+  });
+  socket.addEventListener('message', (event) => {
+    if (typeof event.data === 'string') add('received', event.data);
+    else add('received', '[binary ' + event.data.size + ' bytes]');
+  });
+  socket.addEventListener('close', (event) => {
+    status.textContent = 'closed (' + event.code + (event.reason ? ' ' + event.reason : '') + ')';
+    status.className = 'closed';
+    button.disabled = true;
+  });
+  socket.addEventListener('error', () => add('event', 'connection error'));
+  document.getElementById('form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    // Send only while the socket is open (readyState 1), as the article advises.
+    if (socket.readyState !== WebSocket.OPEN || input.value === '') return;
+    socket.send(input.value);
+    add('sent', input.value);
+    input.value = '';
+  });
+})();
+</script>
+</body>
+</html>
+`;

@@ -1,0 +1,25 @@
+import type { RequestOptions } from 'node:https';
+import type { ConnectionSettings } from './options.js';
+
+/**
+ * Options of `new WebSocket(url, protocols, options)`. Besides the connection settings, any
+ * `http.request`/`https.request` option passes through (TLS: `ca`, `cert`, `key`,
+ * `rejectUnauthorized`, `servername`...; `agent`, `family`, `lookup`, `localAddress`...).
+ */
+export interface ClientOptions
+  extends ConnectionSettings,
+    Omit<
+      RequestOptions,
+      'host' | 'hostname' | 'port' | 'path' | 'method' | 'headers' | 'timeout' | 'protocol'
+    > {
+  /** Extra request headers (not the handshake's own: Upgrade, Connection, Sec-WebSocket-*). */
+  headers?: Record<string, string>;
+  /** Milliseconds allowed for the opening handshake, from the TCP connect to the 101. */
+  handshakeTimeout?: number;
+  /** The `Origin` header to send. */
+  origin?: string;
+  /** Follow 3xx redirects (to ws/wss/http/https URLs). Default false. */
+  followRedirects?: boolean;
+  /** Most redirects followed. Default 10. */
+  maxRedirects?: number;
+}

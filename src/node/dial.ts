@@ -1,0 +1,183 @@
+import type { IncomingMessage } from 'node:http';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as net from 'node:net';
+import type { Duplex } from 'node:stream';
+import * as tls from 'node:tls';
+import {
+  createClientHandshake,
+  HandshakeError,
+  parseWebSocketUrl,
+  validateServerResponse,
+} from '../handshake/index.js';
+import type { ClientOptions } from './client-options.js';
+import type { ConnectionSettings } from './options.js';
+import type { WebSocket } from './websocket.js';
+
+type Target = Exclude<ReturnType<typeof parseWebSocketUrl>, HandshakeError>;
+
+/**
+ * Starts the client's opening handshake (RFC 6455 §4.1) for `ws` and returns the URL it
+ * dials. Throws a SyntaxError for an invalid URL and a HandshakeError for invalid protocols.
+ */
+export function dial(
+  ws: WebSocket,
+  address: string | URL,
+  protocols: string[],
+  options: ClientOptions,
+): string {
+  const target = parseWebSocketUrl(address);
+  if (target instanceof HandshakeError) throw asSyntaxError(target);
+  start(ws, target, protocols, options, 0);
+  return target.url.href;
+}
+
+function start(
+  ws: WebSocket,
+  target: Target,
+  protocols: string[],
+  options: ClientOptions,
+  redirects: number,
+): void {
+  const {
+    headers: extraHeaders,
+    handshakeTimeout,
+    origin,
+    followRedirects = false,
+    maxRedirects = 10,
+    maxPayload,
+    maxFragments,
+    skipUTF8Validation,
+    autoPong,
+    closeTimeout,
+    heartbeat,
+    ...requestOptions
+  } = options;
+  const settings: ConnectionSettings = {
+    maxPayload,
+    maxFragments,
+    skipUTF8Validation,
+    autoPong,
+    closeTimeout,
+    heartbeat,
+  };
+  const { key, headers } = createClientHandshake({ protocols, headers: extraHeaders, origin });
+  const request = target.secure ? https.request : http.request;
+  const req = request({
+    ...requestOptions,
+    host: target.host,
+    port: target.port,
+    path: target.path,
+    method: 'GET',
+    headers,
+    timeout: handshakeTimeout,
+    ...(requestOptions.agent === undefined
+      ? { createConnection: target.secure ? tlsConnect : netConnect }
+      : {}),
+  });
+  let settled = false;
+  const fail = (error: Error) => {
+    if (settled) return;
+    settled = true;
+    ws._abortHandshake = undefined;
+    req.destroy();
+    ws._failHandshake(error);
+  };
+  ws._abortHandshake = (message) => fail(new HandshakeError('WS_ERR_HANDSHAKE_ABORTED', message));
+
+  req.on('timeout', () =>
+    fail(new HandshakeError('WS_ERR_HANDSHAKE_TIMEOUT', 'Opening handshake has timed out')),
+  );
+  req.on('error', (error) => fail(error));
+  req.on('response', (res: IncomingMessage) => {
+    if (settled) return;
+    const location = res.headers.location;
+    const status = res.statusCode ?? 0;
+    if (followRedirects && location !== undefined && status >= 300 && status < 400) {
+      settled = true;
+      req.destroy();
+      if (redirects >= maxRedirects) {
+        ws._failHandshake(
+          new HandshakeError('WS_ERR_TOO_MANY_REDIRECTS', 'Maximum redirects exceeded'),
+        );
+        return;
+      }
+      let next: Target | HandshakeError;
+      try {
+        next = parseWebSocketUrl(new URL(location, target.url));
+      } catch {
+        next = new HandshakeError('WS_ERR_INVALID_URL', `Invalid redirect location: ${location}`);
+      }
+      if (next instanceof HandshakeError) {
+        ws._failHandshake(next);
+        return;
+      }
+      ws._url = next.url.href;
+      ws.emit('redirect', ws._url, req);
+      start(ws, next, protocols, redirectOptions(options, target, next), redirects + 1);
+      return;
+    }
+    if (ws.emit('unexpected-response', req, res)) return;
+    const error = new HandshakeError(
+      'WS_ERR_UNEXPECTED_RESPONSE',
+      `Unexpected server response: ${status}`,
+    );
+    (error as HandshakeError & { statusCode?: number }).statusCode = status;
+    fail(error);
+  });
+  req.on('upgrade', (res: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (settled) {
+      socket.destroy();
+      return;
+    }
+    ws.emit('upgrade', res);
+    if (settled) {
+      socket.destroy();
+      return;
+    }
+    const result = validateServerResponse(
+      { statusCode: res.statusCode ?? 0, headers: res.headers },
+      { key, protocols, extensionsOffered: false },
+    );
+    if (result instanceof HandshakeError) {
+      socket.destroy();
+      fail(result);
+      return;
+    }
+    settled = true;
+    ws._abortHandshake = undefined;
+    ws._protocol = result.protocol;
+    ws._setSocket(socket, head, 'client', settings);
+    ws.emit('open');
+  });
+  req.end();
+}
+
+/** Credentials stay with the host they were meant for. */
+function redirectOptions(options: ClientOptions, from: Target, to: Target): ClientOptions {
+  if (from.url.host === to.url.host || options.headers === undefined) return options;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(options.headers)) {
+    const lower = name.toLowerCase();
+    if (lower !== 'authorization' && lower !== 'cookie' && lower !== 'host') headers[name] = value;
+  }
+  return { ...options, headers };
+}
+
+// http.request passes its whole options object, whose `path` is the URL path: not a socket path.
+function netConnect(options: http.ClientRequestArgs): net.Socket {
+  return net.connect({ ...options, path: options.socketPath } as net.NetConnectOpts);
+}
+
+function tlsConnect(options: http.ClientRequestArgs): tls.TLSSocket {
+  const tlsOptions = options as tls.ConnectionOptions & { path?: string };
+  const host = options.host ?? undefined;
+  const servername = tlsOptions.servername ?? (host && !net.isIP(host) ? host : undefined);
+  return tls.connect({ ...tlsOptions, path: undefined, servername } as tls.ConnectionOptions);
+}
+
+function asSyntaxError(error: HandshakeError): SyntaxError {
+  const syntax = new SyntaxError(error.message) as SyntaxError & { code: string };
+  syntax.code = error.code;
+  return syntax;
+}

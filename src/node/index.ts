@@ -1,0 +1,17 @@
+export type { ClientOptions } from './client-options.js';
+export {
+  DEFAULT_HEARTBEAT,
+  FAST_HEARTBEAT,
+  type HeartbeatOptions,
+} from './heartbeat.js';
+export type { BinaryType, ConnectionSettings, SendData, SendOptions } from './options.js';
+export {
+  type ServerOptions,
+  type VerifyClient,
+  type VerifyClientCallback,
+  type VerifyClientInfo,
+  WebSocketServer,
+  type WebSocketServerEvents,
+} from './server.js';
+export { UpgradeRejection } from './upgrade-rejection.js';
+export { type RawData, WebSocket, type WebSocketEvents } from './websocket.js';

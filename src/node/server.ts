@@ -1,0 +1,355 @@
+import { EventEmitter } from 'node:events';
+import * as http from 'node:http';
+import type * as https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import {
+  buildAcceptResponse,
+  buildRejectResponse,
+  validateUpgradeRequest,
+} from '../handshake/index.js';
+import { CloseCode } from '../protocol/index.js';
+import type { ConnectionSettings } from './options.js';
+import { UpgradeRejection } from './upgrade-rejection.js';
+import { WebSocket } from './websocket.js';
+
+/** What `verifyClient` is given, as in ws. */
+export interface VerifyClientInfo {
+  origin: string | undefined;
+  secure: boolean;
+  req: http.IncomingMessage;
+}
+export type VerifyClientCallback = (
+  verified: boolean,
+  code?: number,
+  message?: string,
+  headers?: Record<string, string>,
+) => void;
+export type VerifyClient =
+  | ((info: VerifyClientInfo) => boolean)
+  | ((info: VerifyClientInfo, callback: VerifyClientCallback) => void);
+
+export interface ServerOptions extends ConnectionSettings {
+  /** Listen on this port (a standalone HTTP server is created). */
+  port?: number;
+  host?: string;
+  backlog?: number;
+  /** Attach to this existing HTTP(S) server. */
+  server?: http.Server | https.Server;
+  /** Neither listen nor attach: the application calls `handleUpgrade`. */
+  noServer?: boolean;
+  /** Only accept upgrades for this path (the query string is ignored). */
+  path?: string;
+  /** Choose the subprotocol among the client's offers; false for none. Default: the first offer. */
+  handleProtocols?: (protocols: Set<string>, req: http.IncomingMessage) => string | false;
+  /** ws's hook: return false (or call back with false, a status and headers) to refuse. */
+  verifyClient?: VerifyClient;
+  /**
+   * Decide on an upgrade, possibly asynchronously. The value returned (or resolved) becomes
+   * `ws.data`; throw (or reject with) an `UpgradeRejection` to answer with its status and
+   * headers. Any other error refuses with 500.
+   */
+  authenticate?: (req: http.IncomingMessage) => unknown;
+  /** Keep the set of open connections in `clients`. Default true. */
+  clientTracking?: boolean;
+}
+
+/** The events of a WebSocketServer and their arguments. */
+export interface WebSocketServerEvents {
+  connection: [ws: WebSocket, req: http.IncomingMessage];
+  listening: [];
+  error: [error: Error];
+  close: [];
+  headers: [lines: string[], req: http.IncomingMessage];
+  wsClientError: [error: Error, socket: Duplex, req: http.IncomingMessage];
+}
+
+const RUNNING = 0;
+const CLOSING = 1;
+const CLOSED = 2;
+
+const kUpgraded = Symbol('tsws.upgraded');
+
+/**
+ * A WebSocket server with the API ws users know: standalone (`{ port }`), attached to an
+ * HTTP(S) server (`{ server }`), or driven by the application (`{ noServer: true }` and
+ * `handleUpgrade`). Events: `connection (ws, req)`, `listening`, `error`, `close`,
+ * `headers (lines, req)`, `wsClientError (error, socket, req)`.
+ */
+export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
+  readonly options: ServerOptions;
+  /** Open connections (when `clientTracking` is on). */
+  readonly clients: Set<WebSocket> | undefined;
+  private readonly _server: http.Server | https.Server | undefined;
+  private readonly _ownsServer: boolean;
+  private readonly _detach: (() => void) | undefined;
+  private _state = RUNNING;
+  private _closeCallbacks: ((error?: Error) => void)[] = [];
+
+  constructor(options: ServerOptions, callback?: () => void) {
+    super();
+    const modes = [
+      options.port !== undefined,
+      options.server !== undefined,
+      options.noServer === true,
+    ];
+    if (modes.filter(Boolean).length !== 1) {
+      throw new TypeError(
+        'exactly one of the "port", "server" or "noServer" options must be given',
+      );
+    }
+    this.options = { clientTracking: true, ...options };
+    this.clients = this.options.clientTracking ? new Set() : undefined;
+    if (options.port !== undefined) {
+      this._server = http.createServer((_req, res) => {
+        const body = http.STATUS_CODES[426]!;
+        res.writeHead(426, { 'Content-Length': body.length, 'Content-Type': 'text/plain' });
+        res.end(body);
+      });
+      this._ownsServer = true;
+      this._server.listen(options.port, options.host, options.backlog, callback);
+    } else {
+      this._server = options.server;
+      this._ownsServer = false;
+    }
+    if (this._server !== undefined) {
+      const server = this._server;
+      const onListening = () => this.emit('listening');
+      const onError = (error: Error) => this.emit('error', error);
+      const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+        this.handleUpgrade(req, socket, head, (ws) => this.emit('connection', ws, req));
+      };
+      server.on('listening', onListening);
+      server.on('error', onError);
+      server.on('upgrade', onUpgrade);
+      this._detach = () => {
+        server.off('listening', onListening);
+        server.off('error', onError);
+        server.off('upgrade', onUpgrade);
+      };
+    }
+  }
+
+  /** The bound address of the server (standalone or attached). */
+  address(): AddressInfo | string | null {
+    if (this._server === undefined) {
+      throw new Error('The server is operating in "noServer" mode');
+    }
+    return this._server.address();
+  }
+
+  /** Whether this server handles an upgrade request for `req.url` (the `path` option). */
+  shouldHandle(req: http.IncomingMessage): boolean {
+    const path = this.options.path;
+    if (path === undefined) return true;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    return (q === -1 ? url : url.slice(0, q)) === path;
+  }
+
+  /**
+   * Stops accepting connections, closes every open one with 1001 (Going Away), and calls back
+   * (and emits `close`) once all are closed and the server it created has stopped listening.
+   */
+  close(callback?: (error?: Error) => void): void {
+    if (callback !== undefined) {
+      if (this._state === CLOSED) {
+        process.nextTick(callback, new Error('The server is not running'));
+        return;
+      }
+      this._closeCallbacks.push(callback);
+    }
+    if (this._state !== RUNNING) return;
+    this._state = CLOSING;
+    this._detach?.();
+    let pending = 1;
+    const done = () => {
+      if (--pending > 0) return;
+      this._state = CLOSED;
+      const callbacks = this._closeCallbacks;
+      this._closeCallbacks = [];
+      for (const cb of callbacks) cb();
+      this.emit('close');
+    };
+    if (this._ownsServer) {
+      pending++;
+      this._server!.close(() => done());
+    }
+    if (this.clients !== undefined) {
+      for (const ws of this.clients) {
+        pending++;
+        ws.once('close', done);
+        ws.close(CloseCode.GoingAway);
+      }
+    }
+    process.nextTick(done);
+  }
+
+  /**
+   * Completes (or refuses) the upgrade of `req` on `socket`; calls `callback(ws, req)` once the
+   * connection is open. `head` is what was read past the request's headers.
+   */
+  handleUpgrade(
+    req: http.IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    callback: (ws: WebSocket, req: http.IncomingMessage) => void,
+  ): void {
+    socket.on('error', onHandshakeSocketError);
+    const valid = validateUpgradeRequest({
+      method: req.method ?? '',
+      httpVersion: req.httpVersion,
+      headers: req.headers,
+    });
+    if (!valid.ok) {
+      this._refuse(req, socket, valid.status, valid.reason, valid.headers);
+      return;
+    }
+    if (!this.shouldHandle(req)) {
+      this._refuse(req, socket, 400, 'Invalid path');
+      return;
+    }
+    const complete = (data: unknown) =>
+      this._completeUpgrade(req, socket, head, valid.key, valid.protocols, data, callback);
+    const { verifyClient, authenticate } = this.options;
+    const afterVerify = () => {
+      if (authenticate === undefined) {
+        complete(undefined);
+        return;
+      }
+      let result: unknown;
+      try {
+        result = authenticate(req);
+      } catch (error) {
+        this._refuseWith(req, socket, error);
+        return;
+      }
+      if (isPromiseLike(result)) {
+        result.then(complete, (error: unknown) => this._refuseWith(req, socket, error));
+      } else {
+        complete(result);
+      }
+    };
+    if (verifyClient === undefined) {
+      afterVerify();
+      return;
+    }
+    const info: VerifyClientInfo = {
+      origin: req.headers.origin,
+      secure: Boolean((req.socket as { encrypted?: boolean }).encrypted),
+      req,
+    };
+    if (verifyClient.length === 2) {
+      (verifyClient as (i: VerifyClientInfo, cb: VerifyClientCallback) => void)(
+        info,
+        (verified, code, message, headers) => {
+          if (verified) afterVerify();
+          else this._refuse(req, socket, code ?? 401, message, headers);
+        },
+      );
+    } else if ((verifyClient as (i: VerifyClientInfo) => boolean)(info)) {
+      afterVerify();
+    } else {
+      this._refuse(req, socket, 401);
+    }
+  }
+
+  private _completeUpgrade(
+    req: http.IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    key: string,
+    offered: string[],
+    data: unknown,
+    callback: (ws: WebSocket, req: http.IncomingMessage) => void,
+  ): void {
+    // The peer may have gone while an asynchronous check ran.
+    if (!socket.readable || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const marked = socket as Duplex & { [kUpgraded]?: boolean };
+    if (marked[kUpgraded]) {
+      throw new Error('handleUpgrade() was called more than once with the same socket');
+    }
+    if (this._state !== RUNNING) {
+      this._refuse(req, socket, 503);
+      return;
+    }
+    let protocol: string | undefined;
+    if (offered.length > 0) {
+      const chosen = this.options.handleProtocols
+        ? this.options.handleProtocols(new Set(offered), req)
+        : offered[0];
+      if (chosen !== false && chosen !== undefined) {
+        if (!offered.includes(chosen)) {
+          throw new Error(`handleProtocols returned "${chosen}", which the client did not offer`);
+        }
+        protocol = chosen;
+      }
+    }
+    let response = buildAcceptResponse({ key, protocol });
+    if (this.listenerCount('headers') > 0) {
+      const lines = response.slice(0, -4).split('\r\n');
+      this.emit('headers', lines, req);
+      response = `${lines.join('\r\n')}\r\n\r\n`;
+    }
+    marked[kUpgraded] = true;
+    socket.write(response);
+    socket.off('error', onHandshakeSocketError);
+
+    const ws = new WebSocket(null);
+    ws._protocol = protocol ?? '';
+    ws.data = data;
+    ws._setSocket(socket, head, 'server', this.options);
+    if (this.clients !== undefined) {
+      const clients = this.clients;
+      clients.add(ws);
+      ws.once('close', () => clients.delete(ws));
+    }
+    callback(ws, req);
+  }
+
+  private _refuseWith(req: http.IncomingMessage, socket: Duplex, error: unknown): void {
+    if (error instanceof UpgradeRejection) {
+      this._refuse(req, socket, error.status, error.message, error.headers);
+    } else {
+      if (this.listenerCount('error') > 0) this.emit('error', error as Error);
+      this._refuse(req, socket, 500);
+    }
+  }
+
+  /** Answers a refused upgrade, or lets a `wsClientError` listener do it (as in ws). */
+  private _refuse(
+    req: http.IncomingMessage,
+    socket: Duplex,
+    status: number,
+    reason?: string,
+    headers?: Record<string, string>,
+  ): void {
+    if (this.listenerCount('wsClientError') > 0) {
+      const error = new Error(reason ?? http.STATUS_CODES[status] ?? 'Refused') as Error & {
+        code: string;
+        statusCode: number;
+      };
+      error.code = 'WS_ERR_HANDSHAKE_REFUSED';
+      error.statusCode = status;
+      this.emit('wsClientError', error, socket, req);
+      return;
+    }
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.once('finish', () => socket.destroy());
+    socket.end(buildRejectResponse(status, { reason, headers }));
+  }
+}
+
+function onHandshakeSocketError(this: Duplex): void {
+  this.destroy();
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
+}

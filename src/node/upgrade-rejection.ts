@@ -1,0 +1,19 @@
+import { WebSocketError } from '../protocol/errors.js';
+
+/**
+ * Thrown (or rejected with) by a server's `authenticate` hook to refuse an upgrade with an
+ * HTTP status, e.g. `throw new UpgradeRejection(401, 'Login first', { 'WWW-Authenticate': 'Bearer' })`.
+ */
+export class UpgradeRejection extends WebSocketError {
+  readonly status: number;
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(status: number, message?: string, headers?: Record<string, string>) {
+    super('WS_ERR_UPGRADE_REJECTED', message ?? `Upgrade refused with ${status}`);
+    if (!Number.isInteger(status) || status < 400 || status > 599) {
+      throw new RangeError('an upgrade is refused with a 4xx or 5xx status');
+    }
+    this.status = status;
+    this.headers = headers;
+  }
+}

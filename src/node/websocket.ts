@@ -1,0 +1,597 @@
+import { EventEmitter } from 'node:events';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import {
+  CloseCode,
+  Connection,
+  type ConnectionHandler,
+  ConnectionState,
+  ErrorCode,
+  type PeerError,
+  type Role,
+  UsageError,
+  WebSocketError,
+} from '../protocol/index.js';
+import type { ClientOptions } from './client-options.js';
+import { dial } from './dial.js';
+import {
+  DEFAULT_HEARTBEAT,
+  type HeartbeatMember,
+  type HeartbeatOptions,
+  joinHeartbeat,
+  leaveHeartbeat,
+  validateHeartbeat,
+} from './heartbeat.js';
+import {
+  type BinaryType,
+  type ConnectionSettings,
+  DEFAULT_CLOSE_TIMEOUT,
+  type SendData,
+  type SendOptions,
+} from './options.js';
+
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+const EMPTY = Buffer.alloc(0);
+
+type Callback = (error?: Error | null) => void;
+
+/** A received binary message, per `binaryType`: a Buffer, an ArrayBuffer, or a list of Buffers. */
+export type RawData = Buffer | ArrayBuffer | Buffer[];
+
+/** The events of a WebSocket and their arguments. */
+export interface WebSocketEvents {
+  open: [];
+  message: [data: RawData, isBinary: boolean];
+  ping: [data: Buffer];
+  pong: [data: Buffer];
+  close: [code: number, reason: Buffer];
+  error: [error: Error];
+  upgrade: [response: IncomingMessage];
+  'unexpected-response': [request: ClientRequest, response: IncomingMessage];
+  redirect: [url: string, request: ClientRequest];
+}
+
+/**
+ * A WebSocket connection, with the API ws users know: the server hands one to its
+ * `connection` listeners, and `new WebSocket(url)` dials one as a client.
+ *
+ * Events: `open`, `message (data, isBinary)`, `ping (data)`, `pong (data)`,
+ * `close (code, reason)`, `error (err)`, and on clients `upgrade (res)`,
+ * `unexpected-response (req, res)`, `redirect (url, req)`.
+ *
+ * Unlike ws, an `error` event without a listener does not crash the process: peer faults are
+ * always reported through `close` with their close code, so `error` is for those who listen.
+ */
+export class WebSocket extends EventEmitter<WebSocketEvents> implements HeartbeatMember {
+  static readonly CONNECTING = CONNECTING;
+  static readonly OPEN = OPEN;
+  static readonly CLOSING = CLOSING;
+  static readonly CLOSED = CLOSED;
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSING: 2;
+  declare readonly CLOSED: 3;
+
+  /** Data the server's `authenticate` hook returned for this connection. */
+  data: unknown;
+  /** Round-trip time of the last heartbeat ping, in milliseconds. */
+  rtt: number | undefined;
+
+  private _readyState = CONNECTING;
+  private _binaryType: BinaryType = 'nodebuffer';
+  /** @internal */ _url = '';
+  /** @internal */ _protocol = '';
+  /** @internal */ _extensions = '';
+  private _socket: Duplex | undefined;
+  private _conn: Connection | undefined;
+  private _closeTimeout = DEFAULT_CLOSE_TIMEOUT;
+  private _closeTimer: NodeJS.Timeout | undefined;
+  private _heartbeat: HeartbeatOptions | undefined;
+  private _alive = true;
+  private _missed = 0;
+  private _pingSentAt = 0;
+  private _flushScheduled = false;
+  private _inReceive = false;
+  private _callbacks: Callback[] | undefined;
+  /** An asynchronous send (a Blob being read, a streamed message) holds the line... */
+  private _busy = false;
+  /** ...and later sends wait here, in order. */
+  private readonly _queue: (() => void)[] = [];
+  private _afterCloseBytes = 0;
+  private _localReason: Buffer | undefined;
+  /** @internal the client's pending handshake, to abort it. */
+  _abortHandshake: ((message: string) => void) | undefined;
+
+  constructor(address: null);
+  constructor(address: string | URL, protocols?: string | string[], options?: ClientOptions);
+  constructor(address: string | URL, options?: ClientOptions);
+  constructor(
+    address: string | URL | null,
+    protocols?: string | string[] | ClientOptions,
+    options?: ClientOptions,
+  ) {
+    super();
+    if (address === null) return;
+    if (protocols !== undefined && typeof protocols === 'object' && !Array.isArray(protocols)) {
+      options = protocols;
+      protocols = undefined;
+    }
+    const list = protocols === undefined ? [] : Array.isArray(protocols) ? protocols : [protocols];
+    this._url = dial(this, address, list, options ?? {});
+  }
+
+  get readyState(): number {
+    // The protocol core may have started closing on its own (a close frame, a fault).
+    if (this._readyState === OPEN && this._conn!.state !== ConnectionState.Open) return CLOSING;
+    return this._readyState;
+  }
+
+  get url(): string {
+    return this._url;
+  }
+  get protocol(): string {
+    return this._protocol;
+  }
+  get extensions(): string {
+    return this._extensions;
+  }
+
+  get binaryType(): BinaryType {
+    return this._binaryType;
+  }
+  set binaryType(type: BinaryType) {
+    if (type === 'nodebuffer' || type === 'arraybuffer' || type === 'fragments') {
+      this._binaryType = type;
+    }
+  }
+
+  /** Bytes of messages not yet handed to the operating system (frames queued here and in the socket). */
+  get bufferedAmount(): number {
+    const conn = this._conn;
+    const socket = this._socket;
+    if (conn === undefined || socket === undefined) return this._afterCloseBytes;
+    return conn.bufferedAmount + socket.writableLength + this._afterCloseBytes;
+  }
+
+  get isPaused(): boolean {
+    return this._conn?.isPaused ?? false;
+  }
+
+  /**
+   * Sends a message. Strings go as text, everything else as binary unless `options.binary`
+   * says otherwise; `fin: false` sends a fragment of a message that later calls continue.
+   * `cb` is called once the data is written out (or with the error that prevented it).
+   */
+  send(data: SendData, options?: SendOptions | Callback, cb?: Callback): void {
+    if (typeof options === 'function') {
+      cb = options;
+      options = undefined;
+    }
+    if (this._readyState === CONNECTING) {
+      throw new UsageError(
+        ErrorCode.InvalidState,
+        'WebSocket is not open: readyState 0 (CONNECTING)',
+      );
+    }
+    if (typeof data === 'number') data = data.toString();
+    const binary = options?.binary ?? typeof data !== 'string';
+    const fin = options?.fin ?? true;
+    if (typeof Blob !== 'undefined' && data instanceof Blob) {
+      this._sendBlob(data, binary, fin, cb);
+      return;
+    }
+    const payload = toPayload(data as Exclude<SendData, Blob | number>);
+    if (this._busy) {
+      this._queue.push(() => this._sendNow(payload, binary, fin, cb));
+      return;
+    }
+    this._sendNow(payload, binary, fin, cb);
+  }
+
+  /**
+   * Sends a message whose bytes come from `source` piece by piece, as fragments (RFC 6455 §5.4),
+   * without holding the whole message. Waits for the socket to drain between pieces. Other
+   * sends made meanwhile leave after this message.
+   */
+  async sendStream(
+    source: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>,
+    options: { binary?: boolean } = {},
+  ): Promise<void> {
+    const binary = options.binary ?? true;
+    await this._exclusive(async () => {
+      for await (const piece of source) {
+        if (this.readyState !== OPEN) throw closedError();
+        this._sendNow(toPayload(piece), binary, false, undefined);
+        await this._drained();
+      }
+      this._sendNow(EMPTY, binary, true, undefined);
+    });
+    await new Promise<void>((resolve, reject) => {
+      this._whenWritten((error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  ping(data?: SendData, mask?: boolean | Callback, cb?: Callback): void {
+    this._control('ping', data, mask, cb);
+  }
+
+  pong(data?: SendData, mask?: boolean | Callback, cb?: Callback): void {
+    this._control('pong', data, mask, cb);
+  }
+
+  /**
+   * Starts the closing handshake (RFC 6455 §7.1.2) with an optional code (1000-1003,
+   * 1007-1014, 3000-4999) and reason (at most 123 UTF-8 bytes). The TCP connection is destroyed
+   * if the peer has not finished the handshake within `closeTimeout`.
+   */
+  close(code?: number, reason?: string | Buffer): void {
+    const state = this.readyState;
+    if (state === CLOSED) return;
+    if (state === CONNECTING) {
+      this._abortHandshake?.('WebSocket was closed before the connection was established');
+      return;
+    }
+    const conn = this._conn!;
+    if (conn.closeSent) {
+      if (conn.closeReceived && this._socket!.writable) this._socket!.end();
+      return;
+    }
+    // As in ws and browsers, a reason without a code is not sent.
+    conn.sendClose(code, code === undefined ? undefined : reason);
+    this._scheduleFlush();
+  }
+
+  /** Destroys the connection at once, without a closing handshake. */
+  terminate(): void {
+    const state = this.readyState;
+    if (state === CLOSED) return;
+    if (state === CONNECTING) {
+      this._abortHandshake?.('WebSocket was closed before the connection was established');
+      return;
+    }
+    this._conn!.abort();
+    this._socket!.destroy();
+  }
+
+  /** Stops reading from the peer; events already parsed from the current read are held too. */
+  pause(): void {
+    if (this._readyState === CONNECTING || this._conn === undefined) return;
+    this._conn.pause();
+    this._socket!.pause();
+  }
+
+  resume(): void {
+    if (this._readyState === CONNECTING || this._conn === undefined) return;
+    this._receive(() => this._conn!.resume());
+    if (!this._conn.isPaused) this._socket!.resume();
+  }
+
+  // ---- internals shared with the server and the dialer ----
+
+  /** @internal Takes over `socket` after a successful handshake. */
+  _setSocket(socket: Duplex, head: Buffer, role: Role, settings: ConnectionSettings): void {
+    this._socket = socket;
+    this._closeTimeout = settings.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
+    this._conn = new Connection(
+      {
+        role,
+        maxPayload: settings.maxPayload,
+        maxFragments: settings.maxFragments,
+        skipUtf8Validation: settings.skipUTF8Validation,
+        autoPong: settings.autoPong,
+      },
+      this._handler(),
+    );
+    const net = socket as Duplex & {
+      setNoDelay?(on: boolean): void;
+      setTimeout?(ms: number): void;
+    };
+    net.setNoDelay?.(true);
+    net.setTimeout?.(0);
+    if (head.length > 0) socket.unshift(head);
+    socket.on('data', (chunk: Buffer) => this._onData(chunk));
+    socket.on('end', () => this._onEnd());
+    socket.on('close', () => this._onSocketClose());
+    socket.on('error', () => socket.destroy());
+    this._readyState = OPEN;
+    const heartbeat = settings.heartbeat === undefined ? DEFAULT_HEARTBEAT : settings.heartbeat;
+    if (heartbeat !== false) {
+      this._heartbeat = validateHeartbeat(heartbeat);
+      joinHeartbeat(this, this._heartbeat);
+    }
+  }
+
+  /** @internal The client's handshake failed: report `error` (if listened to) then `close`. */
+  _failHandshake(error: Error): void {
+    if (this._readyState === CLOSED) return;
+    this._readyState = CLOSING;
+    process.nextTick(() => {
+      if (this.listenerCount('error') > 0) this.emit('error', error);
+      this._readyState = CLOSED;
+      this.emit('close', CloseCode.AbnormalClosure, EMPTY);
+    });
+  }
+
+  /** @internal Heartbeat sweep; returns false to leave the group. */
+  _heartbeatTick(maxMissed: number): boolean {
+    if (this.readyState !== OPEN) return false;
+    if (this._alive) {
+      this._alive = false;
+      this._missed = 0;
+    } else if (++this._missed >= maxMissed) {
+      this._localReason = Buffer.from('heartbeat timeout');
+      this.terminate();
+      return false;
+    }
+    this._conn!.sendPing();
+    this._pingSentAt = performance.now();
+    this._scheduleFlush();
+    return true;
+  }
+
+  private _handler(): ConnectionHandler {
+    return {
+      onMessage: (data, isBinary) => {
+        const type = this._binaryType;
+        if (type === 'nodebuffer' || !isBinary) this.emit('message', data, isBinary);
+        else if (type === 'arraybuffer') this.emit('message', toArrayBuffer(data), isBinary);
+        else this.emit('message', [data], isBinary);
+      },
+      onPing: (data) => this.emit('ping', data),
+      onPong: (data) => {
+        if (this._pingSentAt !== 0) {
+          this.rtt = performance.now() - this._pingSentAt;
+          this._pingSentAt = 0;
+        }
+        this.emit('pong', data);
+      },
+      onClose: () => {},
+      onError: (error: PeerError) => {
+        if (this.listenerCount('error') > 0) this.emit('error', error);
+      },
+    };
+  }
+
+  private _receive(work: () => void): void {
+    this._inReceive = true;
+    try {
+      work();
+    } finally {
+      this._inReceive = false;
+    }
+    this._flush();
+  }
+
+  private _onData(chunk: Buffer): void {
+    this._alive = true;
+    this._inReceive = true;
+    try {
+      this._conn!.receiveData(chunk);
+    } finally {
+      this._inReceive = false;
+    }
+    this._flush();
+  }
+
+  private _onEnd(): void {
+    this._conn!.receiveEof();
+    this._flush();
+    // The peer is done sending; finish our side too (ws and browsers do the same).
+    if (this._socket!.writable) this._socket!.end();
+  }
+
+  private _onSocketClose(): void {
+    const conn = this._conn!;
+    conn.receiveEof();
+    if (this._closeTimer !== undefined) clearTimeout(this._closeTimer);
+    if (this._heartbeat !== undefined) leaveHeartbeat(this, this._heartbeat);
+    const callbacks = this._callbacks;
+    this._callbacks = undefined;
+    if (callbacks !== undefined) runCallbacks(callbacks, closedError());
+    this._readyState = CLOSED;
+    const reason = conn.closeReceived ? conn.closeReason : (this._localReason ?? conn.closeReason);
+    this.emit('close', conn.closeCode, reason);
+  }
+
+  private _sendNow(
+    payload: string | Uint8Array,
+    binary: boolean,
+    fin: boolean,
+    cb: Callback | undefined,
+  ): void {
+    const conn = this._conn;
+    if (this._readyState !== OPEN || conn === undefined || conn.closeSent) {
+      this._sendAfterClose(payload.length, cb);
+      return;
+    }
+    if (binary) conn.sendBinary(typeof payload === 'string' ? Buffer.from(payload) : payload, fin);
+    else conn.sendText(payload, fin);
+    if (cb !== undefined) this._addCallback(cb);
+    this._scheduleFlush();
+  }
+
+  private _sendAfterClose(length: number, cb: Callback | undefined): void {
+    // As ws does: the data is counted (a browser's bufferedAmount grows too) and the callback errs.
+    this._afterCloseBytes += length;
+    if (cb !== undefined) process.nextTick(cb, closedError());
+  }
+
+  private _sendBlob(blob: Blob, binary: boolean, fin: boolean, cb: Callback | undefined): void {
+    this._exclusive(async () => {
+      const bytes = new Uint8Array(await blob.arrayBuffer());
+      this._sendNow(bytes, binary, fin, cb);
+    }).catch((error: Error) => {
+      if (cb !== undefined) cb(error);
+      else if (this.listenerCount('error') > 0) this.emit('error', error);
+    });
+  }
+
+  /** Runs `task` while later sends wait in a queue, so that they leave after its frames. */
+  private _exclusive(task: () => Promise<void>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const start = () => {
+        this._busy = true;
+        task()
+          .then(resolve, reject)
+          .finally(() => {
+            this._busy = false;
+            this._drainQueue();
+          });
+      };
+      if (this._busy) this._queue.push(start);
+      else start();
+    });
+  }
+
+  private _drainQueue(): void {
+    const queue = this._queue;
+    while (!this._busy && queue.length > 0) queue.shift()!();
+  }
+
+  private _drained(): Promise<void> {
+    const socket = this._socket;
+    if (socket === undefined || this._readyState !== OPEN) return Promise.resolve();
+    this._flush();
+    if (!socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+  }
+
+  private _whenWritten(cb: Callback): void {
+    if (this._readyState !== OPEN) {
+      process.nextTick(cb, this._readyState === CLOSED ? closedError() : null);
+      return;
+    }
+    this._addCallback(cb);
+    this._scheduleFlush();
+  }
+
+  private _control(
+    kind: 'ping' | 'pong',
+    data: SendData | undefined,
+    mask: unknown,
+    cb: Callback | undefined,
+  ): void {
+    if (typeof mask === 'function') cb = mask as Callback;
+    if (this._readyState === CONNECTING) {
+      throw new UsageError(
+        ErrorCode.InvalidState,
+        'WebSocket is not open: readyState 0 (CONNECTING)',
+      );
+    }
+    if (typeof data === 'number') data = data.toString();
+    if (typeof Blob !== 'undefined' && data instanceof Blob) {
+      throw new TypeError('ping and pong data cannot be a Blob');
+    }
+    const payload =
+      data === undefined ? EMPTY : toPayload(data as Exclude<SendData, Blob | number>);
+    const conn = this._conn;
+    if (this._readyState !== OPEN || conn === undefined || conn.closeSent) {
+      this._sendAfterClose(payload.length, cb);
+      return;
+    }
+    if (kind === 'ping') {
+      conn.sendPing(payload);
+      this._pingSentAt = performance.now();
+    } else {
+      conn.sendPong(payload);
+    }
+    if (cb !== undefined) this._addCallback(cb);
+    this._scheduleFlush();
+  }
+
+  private _addCallback(cb: Callback): void {
+    if (this._callbacks === undefined) this._callbacks = [cb];
+    else this._callbacks.push(cb);
+  }
+
+  private _scheduleFlush(): void {
+    if (this._flushScheduled || this._inReceive) return;
+    this._flushScheduled = true;
+    process.nextTick(flushTick, this);
+  }
+
+  /** @internal Writes everything the connection produced, in one write where possible. */
+  _flush(): void {
+    this._flushScheduled = false;
+    const conn = this._conn;
+    const socket = this._socket;
+    if (conn === undefined || socket === undefined) return;
+    const chunks = conn.dataToSend();
+    const callbacks = this._callbacks;
+    this._callbacks = undefined;
+    const done =
+      callbacks === undefined
+        ? undefined
+        : (error?: Error | null) => runCallbacks(callbacks, error);
+    const n = chunks.length;
+    if (socket.writable && !socket.writableEnded) {
+      if (n === 1) {
+        socket.write(chunks[0]!, done);
+      } else if (n > 1) {
+        socket.cork();
+        for (let i = 0; i < n - 1; i++) socket.write(chunks[i]!);
+        socket.write(chunks[n - 1]!, done);
+        socket.uncork();
+      } else if (done !== undefined) {
+        process.nextTick(done, null);
+      }
+    } else if (done !== undefined) {
+      process.nextTick(done, closedError());
+    }
+    if (conn.eofToSend() && socket.writable) socket.end();
+    if (conn.closeExpected() && this._closeTimer === undefined && this._readyState === OPEN) {
+      this._closeTimer = setTimeout(() => socket.destroy(), this._closeTimeout);
+    }
+  }
+}
+
+for (const [name, value] of Object.entries({ CONNECTING, OPEN, CLOSING, CLOSED })) {
+  Object.defineProperty(WebSocket.prototype, name, { enumerable: true, value });
+}
+
+function flushTick(ws: WebSocket): void {
+  ws._flush();
+}
+
+function runCallbacks(callbacks: Callback[], error?: Error | null): void {
+  for (const cb of callbacks) cb(error ?? null);
+}
+
+function closedError(): WebSocketError {
+  return new WebSocketError(
+    ErrorCode.InvalidState,
+    'WebSocket is not open: readyState 2+ (CLOSING or CLOSED)',
+  );
+}
+
+function toPayload(
+  data: string | Buffer | ArrayBuffer | ArrayBufferView | Uint8Array,
+): string | Uint8Array {
+  if (typeof data === 'string' || Buffer.isBuffer(data)) return data;
+  if (
+    data instanceof ArrayBuffer ||
+    (typeof SharedArrayBuffer !== 'undefined' && data instanceof SharedArrayBuffer)
+  ) {
+    return new Uint8Array(data);
+  }
+  if (ArrayBuffer.isView(data))
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw new TypeError(
+    'send data must be a string, Buffer, ArrayBuffer, ArrayBufferView, Blob or number',
+  );
+}
+
+function toArrayBuffer(data: Buffer): ArrayBuffer {
+  return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+}
