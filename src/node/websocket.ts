@@ -10,9 +10,9 @@ import {
   type PeerError,
   type Role,
   UsageError,
-  WebSocketError,
 } from '../protocol/index.js';
 import type { ClientOptions } from './client-options.js';
+import { closedError, toArrayBuffer, toPayload } from './data.js';
 import { dial } from './dial.js';
 import {
   DEFAULT_HEARTBEAT,
@@ -29,6 +29,7 @@ import {
   type SendData,
   type SendOptions,
 } from './options.js';
+import { SendQueue } from './send-queue.js';
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -96,10 +97,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
   private _flushScheduled = false;
   private _inReceive = false;
   private _callbacks: Callback[] | undefined;
-  /** An asynchronous send (a Blob being read, a streamed message) holds the line... */
-  private _busy = false;
-  /** ...and later sends wait here, in order. */
-  private readonly _queue: (() => void)[] = [];
+  private readonly _sendQueue = new SendQueue();
   private _afterCloseBytes = 0;
   private _localReason: Buffer | undefined;
   /** @internal the client's pending handshake, to abort it. */
@@ -184,11 +182,9 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
       return;
     }
     const payload = toPayload(data as Exclude<SendData, Blob | number>);
-    if (this._busy) {
-      this._queue.push(() => this._sendNow(payload, binary, fin, cb));
-      return;
-    }
-    this._sendNow(payload, binary, fin, cb);
+    // No closure per message unless an asynchronous send holds the line.
+    if (this._sendQueue.busy) this._sendQueue.run(() => this._sendNow(payload, binary, fin, cb));
+    else this._sendNow(payload, binary, fin, cb);
   }
 
   /**
@@ -201,7 +197,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
     options: { binary?: boolean } = {},
   ): Promise<void> {
     const binary = options.binary ?? true;
-    await this._exclusive(async () => {
+    await this._sendQueue.exclusive(async () => {
       for await (const piece of source) {
         if (this.readyState !== OPEN) throw closedError();
         this._sendNow(toPayload(piece), binary, false, undefined);
@@ -420,35 +416,15 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
   }
 
   private _sendBlob(blob: Blob, binary: boolean, fin: boolean, cb: Callback | undefined): void {
-    this._exclusive(async () => {
-      const bytes = new Uint8Array(await blob.arrayBuffer());
-      this._sendNow(bytes, binary, fin, cb);
-    }).catch((error: Error) => {
-      if (cb !== undefined) cb(error);
-      else if (this.listenerCount('error') > 0) this.emit('error', error);
-    });
-  }
-
-  /** Runs `task` while later sends wait in a queue, so that they leave after its frames. */
-  private _exclusive(task: () => Promise<void>): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const start = () => {
-        this._busy = true;
-        task()
-          .then(resolve, reject)
-          .finally(() => {
-            this._busy = false;
-            this._drainQueue();
-          });
-      };
-      if (this._busy) this._queue.push(start);
-      else start();
-    });
-  }
-
-  private _drainQueue(): void {
-    const queue = this._queue;
-    while (!this._busy && queue.length > 0) queue.shift()!();
+    this._sendQueue
+      .exclusive(async () => {
+        const bytes = new Uint8Array(await blob.arrayBuffer());
+        this._sendNow(bytes, binary, fin, cb);
+      })
+      .catch((error: Error) => {
+        if (cb !== undefined) cb(error);
+        else if (this.listenerCount('error') > 0) this.emit('error', error);
+      });
   }
 
   private _drained(): Promise<void> {
@@ -566,32 +542,4 @@ function flushTick(ws: WebSocket): void {
 
 function runCallbacks(callbacks: Callback[], error?: Error | null): void {
   for (const cb of callbacks) cb(error ?? null);
-}
-
-function closedError(): WebSocketError {
-  return new WebSocketError(
-    ErrorCode.InvalidState,
-    'WebSocket is not open: readyState 2+ (CLOSING or CLOSED)',
-  );
-}
-
-function toPayload(
-  data: string | Buffer | ArrayBuffer | ArrayBufferView | Uint8Array,
-): string | Uint8Array {
-  if (typeof data === 'string' || Buffer.isBuffer(data)) return data;
-  if (
-    data instanceof ArrayBuffer ||
-    (typeof SharedArrayBuffer !== 'undefined' && data instanceof SharedArrayBuffer)
-  ) {
-    return new Uint8Array(data);
-  }
-  if (ArrayBuffer.isView(data))
-    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  throw new TypeError(
-    'send data must be a string, Buffer, ArrayBuffer, ArrayBufferView, Blob or number',
-  );
-}
-
-function toArrayBuffer(data: Buffer): ArrayBuffer {
-  return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
 }
