@@ -51,6 +51,9 @@ export function encodeClosePayload(code?: number, reason?: string | Uint8Array):
   }
   const reasonBytes =
     reason === undefined ? EMPTY : typeof reason === 'string' ? Buffer.from(reason) : reason;
+  if (typeof reason !== 'string' && !isUtf8(reasonBytes)) {
+    throw new UsageError(ErrorCode.InvalidArgument, 'the close reason is not UTF-8');
+  }
   if (reasonBytes.length > MAX_CLOSE_REASON_BYTES) {
     throw new UsageError(ErrorCode.ReasonTooLong, 'the close reason is over 123 bytes');
   }

@@ -1,4 +1,4 @@
-import { CloseCode } from './close-code.js';
+import { CloseCode, MAX_CLOSE_REASON_BYTES } from './close-code.js';
 import { encodeClosePayload, parseClosePayload, truncateUtf8 } from './close-frame.js';
 import { ErrorCode, PeerError, UsageError } from './errors.js';
 import { FrameWriter } from './frame-writer.js';
@@ -70,6 +70,7 @@ export class Connection implements ReceiverSink {
   private _closeCode: number = CloseCode.AbnormalClosure;
   private _closeReason: Buffer = EMPTY;
   private _error: PeerError | undefined;
+  private _failed = false;
   private eofWanted = false;
   private eofTaken = false;
   /** An outgoing message was started with fin=false and not finished. */
@@ -163,9 +164,16 @@ export class Connection implements ReceiverSink {
 
   /**
    * Sends one data frame as given: for extensions, which choose RSV1 and produce the payload.
-   * `opcode` is Text or Binary; it becomes Continuation inside a fragmented message.
+   * `opcode` is Text or Binary; it becomes Continuation inside a fragmented message, where
+   * RSV1 may not be set (RFC 7692 §6.1).
    */
   sendDataFrame(opcode: number, data: Uint8Array, fin: boolean, rsv1: boolean): void {
+    if (opcode !== Opcode.Text && opcode !== Opcode.Binary) {
+      throw new UsageError(ErrorCode.InvalidArgument, 'a data frame is Text or Binary');
+    }
+    if (rsv1 && this.fragmenting) {
+      throw new UsageError(ErrorCode.InvalidArgument, 'RSV1 is set on the first frame of a message only');
+    }
     this.writer.writeFrame(this.dataOpcode(opcode, fin), fin, rsv1, data);
   }
 
@@ -199,16 +207,15 @@ export class Connection implements ReceiverSink {
   /**
    * Fails the connection (RFC 6455 §7.1.7) for a local reason, e.g. a policy: sends a close
    * frame with `code` (if none was sent), stops reading, and reports `code` as the close code.
+   * Only the first failure counts. Throws a UsageError for a code that may not be sent.
    */
   failConnection(code: number, reason = ''): void {
-    if (this._state === ConnectionState.Closed) return;
+    const payload = encodeClosePayload(code, truncateUtf8(reason, MAX_CLOSE_REASON_BYTES));
+    if (this._state === ConnectionState.Closed || this._failed) return;
+    this._failed = true;
     this.receiver.stop();
     if (!this._closeReceived) this._closeCode = code;
-    if (!this._closeSent) {
-      const payload = Buffer.allocUnsafe(2);
-      payload.writeUInt16BE(code, 0);
-      this.writeClose(reason ? Buffer.concat([payload, truncateUtf8(reason, 123)]) : payload);
-    }
+    if (!this._closeSent) this.writeClose(payload);
     if (this.role === 'server') this.eofWanted = true;
   }
 

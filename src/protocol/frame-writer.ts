@@ -13,6 +13,8 @@ const SHORT_TEXT = 41;
  * write, and an idle connection holds no output memory at all.
  */
 let slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+/** Returned when nothing is queued: shared, so frozen. */
+const NO_CHUNKS: Buffer[] = Object.freeze([]) as unknown as Buffer[];
 let slabPos = 0;
 
 /**
@@ -126,7 +128,8 @@ export class FrameWriter {
   take(): Buffer[] {
     this.seal();
     const chunks = this.chunks;
-    if (chunks.length > 0) this.chunks = [];
+    if (chunks.length === 0) return NO_CHUNKS;
+    this.chunks = [];
     this.queued = 0;
     return chunks;
   }

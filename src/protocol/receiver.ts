@@ -75,6 +75,8 @@ export class Receiver {
   private readonly utf8 = new Utf8Validator();
 
   private paused = false;
+  /** A `process` loop is running (handlers may re-enter `receive`/`resume`). */
+  private processing = false;
   private pending: Buffer[] = [];
 
   constructor(sink: ReceiverSink, options: ReceiverOptions) {
@@ -104,12 +106,19 @@ export class Receiver {
   /** Feeds the next bytes of the stream. */
   receive(chunk: Buffer): void {
     if (this.state === STOPPED || chunk.length === 0) return;
-    if (this.paused || this.pending.length > 0) {
+    // Input that arrives while paused, or from inside a handler, queues behind what is held.
+    if (this.processing || this.paused || this.pending.length > 0) {
       this.pending.push(chunk);
-      if (!this.paused) this.drainPending();
+      if (!this.processing && !this.paused) this.drainPending();
       return;
     }
-    this.process(chunk, 0);
+    this.processing = true;
+    try {
+      this.process(chunk, 0);
+    } finally {
+      this.processing = false;
+    }
+    if (this.pending.length > 0 && !this.paused) this.drainPending();
   }
 
   /** Discards everything from now on (after a close frame, a fault, or EOF). */
@@ -128,12 +137,18 @@ export class Receiver {
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
-    this.drainPending();
+    // Resumed from inside a handler: the loop already running carries on.
+    if (!this.processing) this.drainPending();
   }
 
   private drainPending(): void {
-    while (this.pending.length > 0 && !this.paused && this.state !== STOPPED) {
-      this.process(this.pending.shift()!, 0);
+    this.processing = true;
+    try {
+      while (this.pending.length > 0 && !this.paused && this.state !== STOPPED) {
+        this.process(this.pending.shift()!, 0);
+      }
+    } finally {
+      this.processing = false;
     }
   }
 
@@ -153,7 +168,7 @@ export class Receiver {
       } else {
         return;
       }
-      if (this.paused && pos < end) {
+      if (this.paused && pos < end && !this.stopped) {
         this.pending.unshift(chunk.subarray(pos));
         return;
       }
