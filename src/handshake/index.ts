@@ -1,0 +1,28 @@
+export { computeAcceptKey, generateKey, isValidKey, WEBSOCKET_GUID } from './accept-key.js';
+export {
+  type ClientHandshakeOptions,
+  createClientHandshake,
+  type ExpectedResponse,
+  type ServerResponse,
+  validateServerResponse,
+} from './client-handshake.js';
+export {
+  type ExtensionOffer,
+  formatExtensionHeader,
+  parseExtensionHeader,
+} from './extension-header.js';
+export { HandshakeError, HandshakeErrorCode } from './handshake-error.js';
+export type { IncomingHeaders, OutgoingHeaders } from './header-fields.js';
+export {
+  type AcceptOptions,
+  buildAcceptResponse,
+  buildRejectResponse,
+  type RejectedUpgrade,
+  selectSubprotocol,
+  type UpgradeRequest,
+  type ValidUpgrade,
+  validateUpgradeRequest,
+} from './server-handshake.js';
+export { parseSubprotocolHeader } from './subprotocols.js';
+export { hasToken, isToken, parseTokenList } from './tokens.js';
+export { parseWebSocketUrl, type WebSocketUrl } from './url.js';
