@@ -285,19 +285,13 @@ export class Connection implements ReceiverSink {
     this.receiver.stop();
     this._closeReceived = true;
     this._closeCode = parsed.code;
-    this._closeReason = parsed.reason;
-    if (!this._closeSent) {
-      // Echo the status code (RFC 6455 §5.5.1), without a reason.
-      let echo = EMPTY;
-      if (parsed.code !== CloseCode.NoStatusReceived) {
-        echo = Buffer.allocUnsafe(2);
-        echo.writeUInt16BE(parsed.code, 0);
-      }
-      this.writeClose(echo);
-    }
+    // A copy: a view would keep the whole read buffer alive as long as the connection.
+    this._closeReason = parsed.reason.length === 0 ? EMPTY : Buffer.from(parsed.reason);
+    // Echo the code and reason (RFC 6455 §5.5.1), as ws and python-websockets do.
+    if (!this._closeSent) this.writeClose(payload);
     this._state = ConnectionState.Closing;
     if (this.role === 'server') this.eofWanted = true;
-    this.handler.onClose(parsed.code, parsed.reason);
+    this.handler.onClose(parsed.code, this._closeReason);
   }
 
   private writeClose(payload: Buffer): void {

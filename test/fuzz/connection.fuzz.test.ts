@@ -181,7 +181,10 @@ function sync(m: Model, h: Harness, step: string, eventsAllowed: boolean): void 
         break;
       case 'close':
         m.closeEvent = { code: e.code };
-        if (!m.closeSent) markCloseSent(m, closeFrame(e.code === 1005 ? undefined : e.code));
+        // The echo carries the code and the reason (RFC 6455 §5.5.1; as ws and python do).
+        if (!m.closeSent) {
+          markCloseSent(m, closeFrame(e.code === 1005 ? undefined : e.code, Buffer.from(e.reason)));
+        }
         m.stopped = true;
         if (m.role === 'server') m.eofExpected = true;
         break;

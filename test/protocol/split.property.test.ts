@@ -228,8 +228,11 @@ const streamArb = (role: Role, small = false): fc.Arbitrary<StreamCase> =>
         expected.push({ type: 'close', code: close.code, reason: close.reason });
         replies.push({
           opcode: Opcode.Close,
+          // The echo carries the code and the reason (RFC 6455 §5.5.1; as ws and python do).
           payload:
-            close.code === CloseCode.NoStatusReceived ? Buffer.alloc(0) : closePayload(close.code),
+            close.code === CloseCode.NoStatusReceived
+              ? Buffer.alloc(0)
+              : closePayload(close.code, close.reason),
         });
         // Whatever follows a close frame is ignored (RFC 6455 §5.5.1).
         if (trailing.length > 0) frames.push({ opcode: -1, payload: trailing });
