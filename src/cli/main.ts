@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { benchCommand } from './bench.js';
 import { connect, ExitStatus } from './connect.js';
 import { startEchoServer } from './serve.js';
 
@@ -11,6 +12,11 @@ const USAGE = `Usage:
       An interactive client: each line typed is sent, each message received is printed.
       --execute sends MSG, prints the answer and closes. Exit status: 0 after a normal close
       (1000, 1001, 1005), 1 on a failure (cannot connect, abnormal close, error code), 2 on bad usage.
+  tsws bench <url> [--connections 100] [--window 16] [--size 16] [--text] [--duration 10]
+             [--warmup 2] [--json] [--quiet]
+      An echo load generator on tsws's client (loopback servers only): keeps --window messages
+      in flight on each connection and reports msgs/s, MiB/s and latency p50/p99/p99.9.
+      Exit status: 0, 1 when any error happened, 2 on bad usage.
   tsws --version | --help
 `;
 
@@ -21,6 +27,8 @@ async function main(argv: string[]): Promise<number> {
       return serveCommand(rest);
     case 'connect':
       return connectCommand(rest);
+    case 'bench':
+      return benchCommand(rest);
     case '--version':
     case '-v':
       process.stdout.write(`${version()}\n`);

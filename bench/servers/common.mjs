@@ -1,0 +1,72 @@
+// What every benchmark server shares: the command line, the READY line, the memory report on
+// SIGUSR2, and stopping (SIGTERM, SIGINT, or the parent going away).
+//
+//   node --expose-gc bench/servers/NAME.mjs [--port 0] [--exit-with-stdin]
+//
+// - Listens on 127.0.0.1 only, and prints `READY <port>` on stdout once listening.
+// - SIGUSR2: runs global.gc() twice (when started with --expose-gc), then prints one JSON line
+//   {"rss":…,"heapUsed":…,"external":…,"arrayBuffers":…,"connections":…} on stdout.
+// - SIGTERM or SIGINT: exits at once. With --exit-with-stdin, it also exits when its standard
+//   input ends, so a server started by bench/compare.mjs never outlives it.
+import { parseArgs } from 'node:util';
+
+export const HOST = '127.0.0.1';
+
+/** The port to listen on (0: any free port). */
+export function serverArgs() {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: process.env.PORT ?? '0' },
+      'exit-with-stdin': { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`invalid --port: ${values.port}\n`);
+    process.exit(2);
+  }
+  return { port, exitWithStdin: values['exit-with-stdin'] };
+}
+
+/**
+ * Announces a listening server and installs the signal handlers.
+ * `connections()` counts the open WebSocket connections.
+ */
+export function ready({ name, port, connections, exitWithStdin, note }) {
+  process.on('SIGUSR2', () => {
+    if (typeof globalThis.gc === 'function') {
+      globalThis.gc();
+      globalThis.gc();
+    }
+    const m = process.memoryUsage();
+    process.stdout.write(
+      `${JSON.stringify({
+        rss: m.rss,
+        heapUsed: m.heapUsed,
+        external: m.external,
+        arrayBuffers: m.arrayBuffers,
+        connections: connections(),
+      })}\n`,
+    );
+  });
+  const exit = () => process.exit(0);
+  process.on('SIGTERM', exit);
+  process.on('SIGINT', exit);
+  if (exitWithStdin) {
+    process.stdin.on('end', exit);
+    process.stdin.on('error', exit);
+    process.stdin.resume();
+  }
+  if (typeof globalThis.gc !== 'function') {
+    process.stderr.write(`${name}: started without --expose-gc: memory figures include garbage\n`);
+  }
+  process.stderr.write(`${name}: ${note}, listening on ${HOST}:${port}\n`);
+  process.stdout.write(`READY ${port}\n`);
+}
+
+/** Exits loudly when listening fails (port in use...). */
+export function failed(name, error) {
+  process.stderr.write(`${name}: ${error.message}\n`);
+  process.exit(1);
+}
