@@ -172,7 +172,10 @@ export class Connection implements ReceiverSink {
       throw new UsageError(ErrorCode.InvalidArgument, 'a data frame is Text or Binary');
     }
     if (rsv1 && this.fragmenting) {
-      throw new UsageError(ErrorCode.InvalidArgument, 'RSV1 is set on the first frame of a message only');
+      throw new UsageError(
+        ErrorCode.InvalidArgument,
+        'RSV1 is set on the first frame of a message only',
+      );
     }
     this.writer.writeFrame(this.dataOpcode(opcode, fin), fin, rsv1, data);
   }
