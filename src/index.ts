@@ -9,3 +9,24 @@ export {
   UsageError,
   WebSocketError,
 } from './protocol/index.js';
+
+import { WebSocketServer } from './node/server.js';
+import { createWebSocketStream } from './node/stream.js';
+import { WebSocket } from './node/websocket.js';
+
+/** ws's default-export shape: `import WebSocket from 'tsws'` with `WebSocket.Server` etc. */
+const DefaultWebSocket = WebSocket as typeof WebSocket & {
+  WebSocket: typeof WebSocket;
+  WebSocketServer: typeof WebSocketServer;
+  Server: typeof WebSocketServer;
+  createWebSocketStream: typeof createWebSocketStream;
+};
+Object.assign(DefaultWebSocket, {
+  WebSocket,
+  WebSocketServer,
+  Server: WebSocketServer,
+  createWebSocketStream,
+});
+export default DefaultWebSocket;
+/** ws's alias for WebSocketServer. */
+export { WebSocketServer as Server };

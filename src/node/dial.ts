@@ -11,6 +11,7 @@ import {
   validateServerResponse,
 } from '../handshake/index.js';
 import type { ClientOptions } from './client-options.js';
+import { validateHeartbeat } from './heartbeat.js';
 import type { ConnectionSettings } from './options.js';
 import type { WebSocket } from './websocket.js';
 
@@ -28,6 +29,7 @@ export function dial(
 ): string {
   const target = parseWebSocketUrl(address);
   if (target instanceof HandshakeError) throw asSyntaxError(target);
+  if (options.heartbeat) validateHeartbeat(options.heartbeat);
   start(ws, target, protocols, options, 0);
   return target.url.href;
 }

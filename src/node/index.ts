@@ -13,5 +13,6 @@ export {
   WebSocketServer,
   type WebSocketServerEvents,
 } from './server.js';
+export { createWebSocketStream } from './stream.js';
 export { UpgradeRejection } from './upgrade-rejection.js';
 export { type RawData, WebSocket, type WebSocketEvents } from './websocket.js';

@@ -6,9 +6,11 @@ import type { Duplex } from 'node:stream';
 import {
   buildAcceptResponse,
   buildRejectResponse,
+  HandshakeError,
   validateUpgradeRequest,
 } from '../handshake/index.js';
 import { CloseCode } from '../protocol/index.js';
+import { validateHeartbeat } from './heartbeat.js';
 import type { ConnectionSettings } from './options.js';
 import { UpgradeRejection } from './upgrade-rejection.js';
 import { WebSocket } from './websocket.js';
@@ -98,6 +100,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         'exactly one of the "port", "server" or "noServer" options must be given',
       );
     }
+    if (options.heartbeat) validateHeartbeat(options.heartbeat);
     this.options = { clientTracking: true, ...options };
     this.clients = this.options.clientTracking ? new Set() : undefined;
     if (options.port !== undefined) {
@@ -202,11 +205,20 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       headers: req.headers,
     });
     if (!valid.ok) {
-      this._refuse(req, socket, valid.status, valid.reason, valid.headers);
+      if (this.listenerCount('wsClientError') > 0) {
+        const error = new HandshakeError(
+          'WS_ERR_INVALID_UPGRADE_REQUEST',
+          valid.reason,
+          valid.status,
+        );
+        this.emit('wsClientError', error, socket, req);
+        return;
+      }
+      this._refuse(socket, valid.status, valid.reason, valid.headers);
       return;
     }
     if (!this.shouldHandle(req)) {
-      this._refuse(req, socket, 400, 'Invalid path');
+      this._refuse(socket, 400, 'Invalid path');
       return;
     }
     const complete = (data: unknown) =>
@@ -221,11 +233,11 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       try {
         result = authenticate(req);
       } catch (error) {
-        this._refuseWith(req, socket, error);
+        this._refuseWith(socket, error);
         return;
       }
       if (isPromiseLike(result)) {
-        result.then(complete, (error: unknown) => this._refuseWith(req, socket, error));
+        result.then(complete, (error: unknown) => this._refuseWith(socket, error));
       } else {
         complete(result);
       }
@@ -244,13 +256,13 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         info,
         (verified, code, message, headers) => {
           if (verified) afterVerify();
-          else this._refuse(req, socket, code ?? 401, message, headers);
+          else this._refuse(socket, code ?? 401, message, headers);
         },
       );
     } else if ((verifyClient as (i: VerifyClientInfo) => boolean)(info)) {
       afterVerify();
     } else {
-      this._refuse(req, socket, 401);
+      this._refuse(socket, 401);
     }
   }
 
@@ -273,20 +285,24 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       throw new Error('handleUpgrade() was called more than once with the same socket');
     }
     if (this._state !== RUNNING) {
-      this._refuse(req, socket, 503);
+      this._refuse(socket, 503);
       return;
     }
     let protocol: string | undefined;
     if (offered.length > 0) {
-      const chosen = this.options.handleProtocols
-        ? this.options.handleProtocols(new Set(offered), req)
-        : offered[0];
-      if (chosen !== false && chosen !== undefined) {
-        if (!offered.includes(chosen)) {
+      let chosen: string | false | undefined;
+      try {
+        chosen = this.options.handleProtocols
+          ? this.options.handleProtocols(new Set(offered), req)
+          : offered[0];
+        if (typeof chosen === 'string' && !offered.includes(chosen)) {
           throw new Error(`handleProtocols returned "${chosen}", which the client did not offer`);
         }
-        protocol = chosen;
+      } catch (error) {
+        this._refuseWith(socket, error);
+        return;
       }
+      if (typeof chosen === 'string') protocol = chosen;
     }
     let response = buildAcceptResponse({ key, protocol });
     if (this.listenerCount('headers') > 0) {
@@ -310,33 +326,22 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     callback(ws, req);
   }
 
-  private _refuseWith(req: http.IncomingMessage, socket: Duplex, error: unknown): void {
+  private _refuseWith(socket: Duplex, error: unknown): void {
     if (error instanceof UpgradeRejection) {
-      this._refuse(req, socket, error.status, error.message, error.headers);
+      this._refuse(socket, error.status, error.message, error.headers);
     } else {
       if (this.listenerCount('error') > 0) this.emit('error', error as Error);
-      this._refuse(req, socket, 500);
+      this._refuse(socket, 500);
     }
   }
 
-  /** Answers a refused upgrade, or lets a `wsClientError` listener do it (as in ws). */
+  /** Answers a refused upgrade with `status`, then closes the socket. */
   private _refuse(
-    req: http.IncomingMessage,
     socket: Duplex,
     status: number,
     reason?: string,
     headers?: Record<string, string>,
   ): void {
-    if (this.listenerCount('wsClientError') > 0) {
-      const error = new Error(reason ?? http.STATUS_CODES[status] ?? 'Refused') as Error & {
-        code: string;
-        statusCode: number;
-      };
-      error.code = 'WS_ERR_HANDSHAKE_REFUSED';
-      error.statusCode = status;
-      this.emit('wsClientError', error, socket, req);
-      return;
-    }
     if (!socket.writable) {
       socket.destroy();
       return;

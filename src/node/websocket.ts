@@ -7,6 +7,7 @@ import {
   type ConnectionHandler,
   ConnectionState,
   ErrorCode,
+  encodeClosePayload,
   type PeerError,
   type Role,
   UsageError,
@@ -14,6 +15,7 @@ import {
 import type { ClientOptions } from './client-options.js';
 import { closedError, toArrayBuffer, toPayload } from './data.js';
 import { dial } from './dial.js';
+import { type EventHandler, type EventTargetMethods, installEventTarget } from './event-target.js';
 import {
   DEFAULT_HEARTBEAT,
   type HeartbeatMember,
@@ -75,6 +77,14 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
   declare readonly OPEN: 1;
   declare readonly CLOSING: 2;
   declare readonly CLOSED: 3;
+
+  // The browser-style API of ws (installed on the prototype by installEventTarget).
+  declare addEventListener: EventTargetMethods['addEventListener'];
+  declare removeEventListener: EventTargetMethods['removeEventListener'];
+  declare onopen: EventHandler | null;
+  declare onmessage: EventHandler | null;
+  declare onclose: EventHandler | null;
+  declare onerror: EventHandler | null;
 
   /** Data the server's `authenticate` hook returned for this connection. */
   data: unknown;
@@ -154,6 +164,11 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
     return conn.bufferedAmount + socket.writableLength + this._afterCloseBytes;
   }
 
+  /** @internal Both close frames went out: what a browser calls a clean close. */
+  get _wasClean(): boolean {
+    return this._conn?.closeSent === true && this._conn.closeReceived;
+  }
+
   get isPaused(): boolean {
     return this._conn?.isPaused ?? false;
   }
@@ -230,13 +245,23 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
       this._abortHandshake?.('WebSocket was closed before the connection was established');
       return;
     }
+    if (this._conn === undefined) return; // a failed handshake, closing already
+    // As in ws and browsers, a reason without a code is not sent.
+    const payloadReason = code === undefined ? undefined : reason;
+    // Check the arguments now, even when the close frame has to wait behind a Blob being read.
+    encodeClosePayload(code, payloadReason);
+    if (this._sendQueue.busy) this._sendQueue.run(() => this._closeNow(code, payloadReason));
+    else this._closeNow(code, payloadReason);
+  }
+
+  private _closeNow(code: number | undefined, reason: string | Buffer | undefined): void {
     const conn = this._conn!;
     if (conn.closeSent) {
       if (conn.closeReceived && this._socket!.writable) this._socket!.end();
       return;
     }
-    // As in ws and browsers, a reason without a code is not sent.
-    conn.sendClose(code, code === undefined ? undefined : reason);
+    if (conn.state === ConnectionState.Closed) return;
+    conn.sendClose(code, reason);
     this._scheduleFlush();
   }
 
@@ -248,7 +273,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
       this._abortHandshake?.('WebSocket was closed before the connection was established');
       return;
     }
-    this._conn!.abort();
+    if (this._conn === undefined) return; // a failed handshake, closing already
+    this._conn.abort();
     this._socket!.destroy();
   }
 
@@ -399,7 +425,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
     cb: Callback | undefined,
   ): void {
     const conn = this._conn;
-    if (this._readyState !== OPEN || conn === undefined || conn.closeSent) {
+    if (conn === undefined || conn.state !== ConnectionState.Open) {
       this._sendAfterClose(payload.length, cb);
       return;
     }
@@ -421,10 +447,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
         const bytes = new Uint8Array(await blob.arrayBuffer());
         this._sendNow(bytes, binary, fin, cb);
       })
-      .catch((error: Error) => {
-        if (cb !== undefined) cb(error);
-        else if (this.listenerCount('error') > 0) this.emit('error', error);
-      });
+      .catch((error: Error) => this._reportAsyncError(error, cb));
   }
 
   private _drained(): Promise<void> {
@@ -467,12 +490,39 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
     }
     if (typeof data === 'number') data = data.toString();
     if (typeof Blob !== 'undefined' && data instanceof Blob) {
-      throw new TypeError('ping and pong data cannot be a Blob');
+      if (data.size > 125) {
+        throw new UsageError(
+          ErrorCode.ControlPayloadTooLong,
+          'a control frame payload is at most 125 bytes',
+        );
+      }
+      const blob = data;
+      this._sendQueue
+        .exclusive(async () => {
+          this._controlNow(kind, new Uint8Array(await blob.arrayBuffer()), cb);
+        })
+        .catch((error: Error) => this._reportAsyncError(error, cb));
+      return;
     }
-    const payload =
-      data === undefined ? EMPTY : toPayload(data as Exclude<SendData, Blob | number>);
+    const view = data === undefined ? EMPTY : toPayload(data as Exclude<SendData, Blob | number>);
+    const payload = typeof view === 'string' ? Buffer.from(view) : view;
+    if (payload.length > 125) {
+      throw new UsageError(
+        ErrorCode.ControlPayloadTooLong,
+        'a control frame payload is at most 125 bytes',
+      );
+    }
+    if (this._sendQueue.busy) this._sendQueue.run(() => this._controlNow(kind, payload, cb));
+    else this._controlNow(kind, payload, cb);
+  }
+
+  private _controlNow(
+    kind: 'ping' | 'pong',
+    payload: string | Uint8Array,
+    cb: Callback | undefined,
+  ): void {
     const conn = this._conn;
-    if (this._readyState !== OPEN || conn === undefined || conn.closeSent) {
+    if (conn === undefined || conn.state !== ConnectionState.Open) {
       this._sendAfterClose(payload.length, cb);
       return;
     }
@@ -484,6 +534,11 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
     }
     if (cb !== undefined) this._addCallback(cb);
     this._scheduleFlush();
+  }
+
+  private _reportAsyncError(error: Error, cb: Callback | undefined): void {
+    if (cb !== undefined) cb(error);
+    else if (this.listenerCount('error') > 0) this.emit('error', error);
   }
 
   private _addCallback(cb: Callback): void {
@@ -506,10 +561,12 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
     const chunks = conn.dataToSend();
     const callbacks = this._callbacks;
     this._callbacks = undefined;
+    // Node calls back without an error for writes dropped by a destroy: report those as failed.
     const done =
       callbacks === undefined
         ? undefined
-        : (error?: Error | null) => runCallbacks(callbacks, error);
+        : (error?: Error | null) =>
+            runCallbacks(callbacks, error ?? (socket.destroyed ? closedError() : null));
     const n = chunks.length;
     if (socket.writable && !socket.writableEnded) {
       if (n === 1) {
@@ -531,6 +588,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
     }
   }
 }
+
+installEventTarget(WebSocket.prototype);
 
 for (const [name, value] of Object.entries({ CONNECTING, OPEN, CLOSING, CLOSED })) {
   Object.defineProperty(WebSocket.prototype, name, { enumerable: true, value });

@@ -8,7 +8,7 @@ describe('examples run as they are', () => {
     assert.equal(await p.exit(), 0, p.stderr());
     assert.match(p.stdout(), /client: text hello\n/);
     assert.match(p.stdout(), /client: binary 010203\n/);
-    assert.match(p.stdout(), /client: closed 1000\n/);
+    assert.match(p.stdout(), /client: closed 1000 done\n/);
   });
 
   it('authenticate: a bad token gets 401, a good one gets ws.data', async () => {
