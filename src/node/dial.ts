@@ -11,8 +11,7 @@ import {
   validateServerResponse,
 } from '../handshake/index.js';
 import type { ClientOptions } from './client-options.js';
-import { validateHeartbeat } from './heartbeat.js';
-import type { ConnectionSettings } from './options.js';
+import { type BindingSettings, bindingSettings } from './options.js';
 import type { WebSocket } from './websocket.js';
 
 type Target = Exclude<ReturnType<typeof parseWebSocketUrl>, HandshakeError>;
@@ -29,8 +28,8 @@ export function dial(
 ): string {
   const target = parseWebSocketUrl(address);
   if (target instanceof HandshakeError) throw asSyntaxError(target);
-  if (options.heartbeat) validateHeartbeat(options.heartbeat);
-  start(ws, target, protocols, options, 0);
+  const settings = bindingSettings('client', options);
+  start(ws, target, protocols, options, settings, 0);
   return target.url.href;
 }
 
@@ -39,6 +38,7 @@ function start(
   target: Target,
   protocols: string[],
   options: ClientOptions,
+  settings: BindingSettings,
   redirects: number,
 ): void {
   const {
@@ -47,22 +47,15 @@ function start(
     origin,
     followRedirects = false,
     maxRedirects = 10,
-    maxPayload,
-    maxFragments,
-    skipUTF8Validation,
-    autoPong,
-    closeTimeout,
-    heartbeat,
+    // Connection settings: already in `settings`.
+    maxPayload: _maxPayload,
+    maxFragments: _maxFragments,
+    skipUTF8Validation: _skipUTF8Validation,
+    autoPong: _autoPong,
+    closeTimeout: _closeTimeout,
+    heartbeat: _heartbeat,
     ...requestOptions
   } = options;
-  const settings: ConnectionSettings = {
-    maxPayload,
-    maxFragments,
-    skipUTF8Validation,
-    autoPong,
-    closeTimeout,
-    heartbeat,
-  };
   const { key, headers } = createClientHandshake({ protocols, headers: extraHeaders, origin });
   const request = target.secure ? https.request : http.request;
   const req = request({
@@ -116,7 +109,7 @@ function start(
       }
       ws._url = next.url.href;
       ws.emit('redirect', ws._url, req);
-      start(ws, next, protocols, redirectOptions(options, target, next), redirects + 1);
+      start(ws, next, protocols, redirectOptions(options, target, next), settings, redirects + 1);
       return;
     }
     if (ws.emit('unexpected-response', req, res)) return;
@@ -149,7 +142,7 @@ function start(
     settled = true;
     ws._abortHandshake = undefined;
     ws._protocol = result.protocol;
-    ws._setSocket(socket, head, 'client', settings);
+    ws._setSocket(socket, head, settings);
     ws.emit('open');
   });
   req.end();

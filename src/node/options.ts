@@ -1,4 +1,5 @@
-import type { HeartbeatOptions } from './heartbeat.js';
+import { type ConnectionConfig, connectionConfig, type Role } from '../protocol/index.js';
+import { DEFAULT_HEARTBEAT, type HeartbeatOptions, validateHeartbeat } from './heartbeat.js';
 
 /** Settings of an open connection, shared by server-side sockets and the client. */
 export interface ConnectionSettings {
@@ -36,3 +37,29 @@ export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments';
 
 /** What `send` accepts. Numbers are sent as their decimal text, as ws does. */
 export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView | Blob | number;
+
+/** Settings resolved once and shared by every connection of a server (an idle connection holds a reference, not a copy). */
+export interface BindingSettings {
+  readonly connection: ConnectionConfig;
+  readonly closeTimeout: number;
+  readonly heartbeat: HeartbeatOptions | undefined;
+}
+
+export function bindingSettings(role: Role, settings: ConnectionSettings): BindingSettings {
+  const heartbeat = settings.heartbeat === undefined ? DEFAULT_HEARTBEAT : settings.heartbeat;
+  const closeTimeout = settings.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
+  if (!(Number.isFinite(closeTimeout) && closeTimeout >= 0)) {
+    throw new TypeError('closeTimeout must be a number of milliseconds');
+  }
+  return Object.freeze({
+    connection: connectionConfig({
+      role,
+      maxPayload: settings.maxPayload,
+      maxFragments: settings.maxFragments,
+      skipUtf8Validation: settings.skipUTF8Validation,
+      autoPong: settings.autoPong,
+    }),
+    closeTimeout,
+    heartbeat: heartbeat === false ? undefined : validateHeartbeat(heartbeat),
+  });
+}

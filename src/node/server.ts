@@ -10,8 +10,7 @@ import {
   validateUpgradeRequest,
 } from '../handshake/index.js';
 import { CloseCode } from '../protocol/index.js';
-import { validateHeartbeat } from './heartbeat.js';
-import type { ConnectionSettings } from './options.js';
+import { type BindingSettings, bindingSettings, type ConnectionSettings } from './options.js';
 import { UpgradeRejection } from './upgrade-rejection.js';
 import { WebSocket } from './websocket.js';
 
@@ -85,6 +84,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   private readonly _server: http.Server | https.Server | undefined;
   private readonly _ownsServer: boolean;
   private readonly _detach: (() => void) | undefined;
+  private readonly _settings: BindingSettings;
   private _state = RUNNING;
   private _closeCallbacks: ((error?: Error) => void)[] = [];
 
@@ -100,7 +100,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         'exactly one of the "port", "server" or "noServer" options must be given',
       );
     }
-    if (options.heartbeat) validateHeartbeat(options.heartbeat);
+    this._settings = bindingSettings('server', options);
     this.options = { clientTracking: true, ...options };
     this.clients = this.options.clientTracking ? new Set() : undefined;
     if (options.port !== undefined) {
@@ -139,6 +139,11 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       throw new Error('The server is operating in "noServer" mode');
     }
     return this._server.address();
+  }
+
+  /** @internal A tracked connection closed (called before its `close` event, as ws does). */
+  _untrack(ws: WebSocket): void {
+    this.clients?.delete(ws);
   }
 
   /** Whether this server handles an upgrade request for `req.url` (the `path` option). */
@@ -317,11 +322,10 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     const ws = new WebSocket(null);
     ws._protocol = protocol ?? '';
     ws.data = data;
-    ws._setSocket(socket, head, 'server', this.options);
+    ws._setSocket(socket, head, this._settings);
     if (this.clients !== undefined) {
-      const clients = this.clients;
-      clients.add(ws);
-      ws.once('close', () => clients.delete(ws));
+      this.clients.add(ws);
+      ws._owner = this;
     }
     callback(ws, req);
   }

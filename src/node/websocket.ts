@@ -9,35 +9,24 @@ import {
   ErrorCode,
   encodeClosePayload,
   type PeerError,
-  type Role,
   UsageError,
 } from '../protocol/index.js';
 import type { ClientOptions } from './client-options.js';
 import { closedError, toArrayBuffer, toPayload } from './data.js';
 import { dial } from './dial.js';
 import { type EventHandler, type EventTargetMethods, installEventTarget } from './event-target.js';
-import {
-  DEFAULT_HEARTBEAT,
-  type HeartbeatMember,
-  type HeartbeatOptions,
-  joinHeartbeat,
-  leaveHeartbeat,
-  validateHeartbeat,
-} from './heartbeat.js';
-import {
-  type BinaryType,
-  type ConnectionSettings,
-  DEFAULT_CLOSE_TIMEOUT,
-  type SendData,
-  type SendOptions,
-} from './options.js';
+import { type HeartbeatMember, joinHeartbeat, leaveHeartbeat } from './heartbeat.js';
+import type { BinaryType, BindingSettings, SendData, SendOptions } from './options.js';
 import { SendQueue } from './send-queue.js';
+import { StreamTransport } from './stream-transport.js';
+import type { Transport, TransportSink } from './transport.js';
 
 const CONNECTING = 0;
 const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
 const EMPTY = Buffer.alloc(0);
+const MAX_CONTROL_PAYLOAD = 125;
 
 type Callback = (error?: Error | null) => void;
 
@@ -68,7 +57,10 @@ export interface WebSocketEvents {
  * Unlike ws, an `error` event without a listener does not crash the process: peer faults are
  * always reported through `close` with their close code, so `error` is for those who listen.
  */
-export class WebSocket extends EventEmitter<WebSocketEvents> implements HeartbeatMember {
+export class WebSocket
+  extends EventEmitter<WebSocketEvents>
+  implements HeartbeatMember, TransportSink
+{
   static readonly CONNECTING = CONNECTING;
   static readonly OPEN = OPEN;
   static readonly CLOSING = CLOSING;
@@ -88,7 +80,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
 
   /** Data the server's `authenticate` hook returned for this connection. */
   data: unknown;
-  /** Round-trip time of the last heartbeat ping, in milliseconds. */
+  /** Round-trip time of the last ping answered, in milliseconds. */
   rtt: number | undefined;
 
   private _readyState = CONNECTING;
@@ -96,20 +88,25 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
   /** @internal */ _url = '';
   /** @internal */ _protocol = '';
   /** @internal */ _extensions = '';
-  private _socket: Duplex | undefined;
+  private _transport: Transport | undefined;
   private _conn: Connection | undefined;
-  private _closeTimeout = DEFAULT_CLOSE_TIMEOUT;
+  private _settings: BindingSettings | undefined;
   private _closeTimer: NodeJS.Timeout | undefined;
-  private _heartbeat: HeartbeatOptions | undefined;
+  /** Heartbeat: a frame arrived since the last sweep, and sweeps missed in a row. */
   private _alive = true;
   private _missed = 0;
   private _pingSentAt = 0;
   private _flushScheduled = false;
   private _inReceive = false;
+  /** Callbacks of sends waiting for the next write. */
   private _callbacks: Callback[] | undefined;
-  private readonly _sendQueue = new SendQueue();
+  /** Created when an asynchronous send (a Blob, a stream) first needs to hold the line. */
+  private _sendQueue: SendQueue | undefined;
+  private _drainWaiters: (() => void)[] | undefined;
   private _afterCloseBytes = 0;
   private _localReason: Buffer | undefined;
+  /** @internal The server tracking this connection in its `clients`. */
+  _owner: { _untrack(ws: WebSocket): void } | undefined;
   /** @internal the client's pending handshake, to abort it. */
   _abortHandshake: ((message: string) => void) | undefined;
 
@@ -156,12 +153,12 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
     }
   }
 
-  /** Bytes of messages not yet handed to the operating system (frames queued here and in the socket). */
+  /** Bytes of messages not yet handed to the operating system (queued here and in the transport). */
   get bufferedAmount(): number {
     const conn = this._conn;
-    const socket = this._socket;
-    if (conn === undefined || socket === undefined) return this._afterCloseBytes;
-    return conn.bufferedAmount + socket.writableLength + this._afterCloseBytes;
+    const transport = this._transport;
+    if (conn === undefined || transport === undefined) return this._afterCloseBytes;
+    return conn.bufferedAmount + transport.bufferedAmount + this._afterCloseBytes;
   }
 
   /** @internal Both close frames went out: what a browser calls a clean close. */
@@ -183,22 +180,20 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
       cb = options;
       options = undefined;
     }
-    if (this._readyState === CONNECTING) {
-      throw new UsageError(
-        ErrorCode.InvalidState,
-        'WebSocket is not open: readyState 0 (CONNECTING)',
-      );
-    }
+    if (this._readyState === CONNECTING) throw notOpenError();
     if (typeof data === 'number') data = data.toString();
     const binary = options?.binary ?? typeof data !== 'string';
     const fin = options?.fin ?? true;
     if (typeof Blob !== 'undefined' && data instanceof Blob) {
-      this._sendBlob(data, binary, fin, cb);
+      const blob = data;
+      this._async(cb, async () => {
+        this._sendNow(new Uint8Array(await blob.arrayBuffer()), binary, fin, cb);
+      });
       return;
     }
     const payload = toPayload(data as Exclude<SendData, Blob | number>);
     // No closure per message unless an asynchronous send holds the line.
-    if (this._sendQueue.busy) this._sendQueue.run(() => this._sendNow(payload, binary, fin, cb));
+    if (this._sendQueue?.busy) this._sendQueue.run(() => this._sendNow(payload, binary, fin, cb));
     else this._sendNow(payload, binary, fin, cb);
   }
 
@@ -212,6 +207,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
     options: { binary?: boolean } = {},
   ): Promise<void> {
     const binary = options.binary ?? true;
+    this._sendQueue ??= new SendQueue();
     await this._sendQueue.exclusive(async () => {
       for await (const piece of source) {
         if (this.readyState !== OPEN) throw closedError();
@@ -226,11 +222,11 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
   }
 
   ping(data?: SendData, mask?: boolean | Callback, cb?: Callback): void {
-    this._control('ping', data, mask, cb);
+    this._control(true, data, mask, cb);
   }
 
   pong(data?: SendData, mask?: boolean | Callback, cb?: Callback): void {
-    this._control('pong', data, mask, cb);
+    this._control(false, data, mask, cb);
   }
 
   /**
@@ -247,22 +243,11 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
     }
     if (this._conn === undefined) return; // a failed handshake, closing already
     // As in ws and browsers, a reason without a code is not sent.
-    const payloadReason = code === undefined ? undefined : reason;
+    const sentReason = code === undefined ? undefined : reason;
     // Check the arguments now, even when the close frame has to wait behind a Blob being read.
-    encodeClosePayload(code, payloadReason);
-    if (this._sendQueue.busy) this._sendQueue.run(() => this._closeNow(code, payloadReason));
-    else this._closeNow(code, payloadReason);
-  }
-
-  private _closeNow(code: number | undefined, reason: string | Buffer | undefined): void {
-    const conn = this._conn!;
-    if (conn.closeSent) {
-      if (conn.closeReceived && this._socket!.writable) this._socket!.end();
-      return;
-    }
-    if (conn.state === ConnectionState.Closed) return;
-    conn.sendClose(code, reason);
-    this._scheduleFlush();
+    encodeClosePayload(code, sentReason);
+    if (this._sendQueue?.busy) this._sendQueue.run(() => this._closeNow(code, sentReason));
+    else this._closeNow(code, sentReason);
   }
 
   /** Destroys the connection at once, without a closing handshake. */
@@ -275,55 +260,44 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
     }
     if (this._conn === undefined) return; // a failed handshake, closing already
     this._conn.abort();
-    this._socket!.destroy();
+    this._transport!.destroy();
   }
 
   /** Stops reading from the peer; events already parsed from the current read are held too. */
   pause(): void {
-    if (this._readyState === CONNECTING || this._conn === undefined) return;
+    if (this._conn === undefined) return;
     this._conn.pause();
-    this._socket!.pause();
+    this._transport!.pause();
   }
 
   resume(): void {
-    if (this._readyState === CONNECTING || this._conn === undefined) return;
-    this._receive(() => this._conn!.resume());
-    if (!this._conn.isPaused) this._socket!.resume();
+    const conn = this._conn;
+    if (conn === undefined) return;
+    this._inReceive = true;
+    try {
+      conn.resume();
+    } finally {
+      this._inReceive = false;
+    }
+    this._flush();
+    if (!conn.isPaused) this._transport!.resume();
   }
 
   // ---- internals shared with the server and the dialer ----
 
-  /** @internal Takes over `socket` after a successful handshake. */
-  _setSocket(socket: Duplex, head: Buffer, role: Role, settings: ConnectionSettings): void {
-    this._socket = socket;
-    this._closeTimeout = settings.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
-    this._conn = new Connection(
-      {
-        role,
-        maxPayload: settings.maxPayload,
-        maxFragments: settings.maxFragments,
-        skipUtf8Validation: settings.skipUTF8Validation,
-        autoPong: settings.autoPong,
-      },
-      this._handler(),
-    );
-    const net = socket as Duplex & {
-      setNoDelay?(on: boolean): void;
-      setTimeout?(ms: number): void;
-    };
-    net.setNoDelay?.(true);
-    net.setTimeout?.(0);
-    if (head.length > 0) socket.unshift(head);
-    socket.on('data', (chunk: Buffer) => this._onData(chunk));
-    socket.on('end', () => this._onEnd());
-    socket.on('close', () => this._onSocketClose());
-    socket.on('error', () => socket.destroy());
+  /** @internal Takes over a socket after a successful handshake. */
+  _setSocket(socket: Duplex, head: Buffer, settings: BindingSettings): void {
+    this._attach(new StreamTransport(socket), head, settings);
+  }
+
+  /** @internal Takes over a transport after a successful handshake. */
+  _attach(transport: Transport, head: Buffer, settings: BindingSettings): void {
+    this._transport = transport;
+    this._settings = settings;
+    this._conn = new Connection(settings.connection, new ConnectionEvents(this));
     this._readyState = OPEN;
-    const heartbeat = settings.heartbeat === undefined ? DEFAULT_HEARTBEAT : settings.heartbeat;
-    if (heartbeat !== false) {
-      this._heartbeat = validateHeartbeat(heartbeat);
-      joinHeartbeat(this, this._heartbeat);
-    }
+    if (settings.heartbeat !== undefined) joinHeartbeat(this, settings.heartbeat);
+    transport.start(this, head);
   }
 
   /** @internal The client's handshake failed: report `error` (if listened to) then `close`. */
@@ -354,69 +328,70 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
     return true;
   }
 
-  private _handler(): ConnectionHandler {
-    return {
-      onMessage: (data, isBinary) => {
-        const type = this._binaryType;
-        if (type === 'nodebuffer' || !isBinary) this.emit('message', data, isBinary);
-        else if (type === 'arraybuffer') this.emit('message', toArrayBuffer(data), isBinary);
-        else this.emit('message', [data], isBinary);
-      },
-      onPing: (data) => this.emit('ping', data),
-      onPong: (data) => {
-        if (this._pingSentAt !== 0) {
-          this.rtt = performance.now() - this._pingSentAt;
-          this._pingSentAt = 0;
-        }
-        this.emit('pong', data);
-      },
-      onClose: () => {},
-      onError: (error: PeerError) => {
-        if (this.listenerCount('error') > 0) this.emit('error', error);
-      },
-    };
-  }
-
-  private _receive(work: () => void): void {
-    this._inReceive = true;
-    try {
-      work();
-    } finally {
-      this._inReceive = false;
+  /** @internal */
+  _onPong(data: Buffer): void {
+    if (this._pingSentAt !== 0) {
+      this.rtt = performance.now() - this._pingSentAt;
+      this._pingSentAt = 0;
     }
-    this._flush();
+    this.emit('pong', data);
   }
 
-  private _onData(chunk: Buffer): void {
+  /** @internal */
+  _emitMessage(data: Buffer, isBinary: boolean): void {
+    const type = this._binaryType;
+    if (type === 'nodebuffer' || !isBinary) this.emit('message', data, isBinary);
+    else if (type === 'arraybuffer') this.emit('message', toArrayBuffer(data), isBinary);
+    else this.emit('message', [data], isBinary);
+  }
+
+  // ---- TransportSink ----
+
+  /** @internal */
+  _onTransportData(chunk: Buffer, borrowed: boolean): void {
     this._alive = true;
     this._inReceive = true;
     try {
-      this._conn!.receiveData(chunk);
+      this._conn!.receiveData(chunk, borrowed);
     } finally {
       this._inReceive = false;
     }
     this._flush();
   }
 
-  private _onEnd(): void {
+  /** @internal */
+  _onTransportEnd(): void {
     this._conn!.receiveEof();
     this._flush();
     // The peer is done sending; finish our side too (ws and browsers do the same).
-    if (this._socket!.writable) this._socket!.end();
+    this._transport!.end();
   }
 
-  private _onSocketClose(): void {
+  /** @internal */
+  _onTransportClose(): void {
     const conn = this._conn!;
     conn.receiveEof();
     if (this._closeTimer !== undefined) clearTimeout(this._closeTimer);
-    if (this._heartbeat !== undefined) leaveHeartbeat(this, this._heartbeat);
+    if (this._settings!.heartbeat !== undefined) leaveHeartbeat(this, this._settings!.heartbeat);
     const callbacks = this._callbacks;
     this._callbacks = undefined;
     if (callbacks !== undefined) runCallbacks(callbacks, closedError());
+    this._onTransportDrain();
     this._readyState = CLOSED;
+    this._owner?._untrack(this);
     const reason = conn.closeReceived ? conn.closeReason : (this._localReason ?? conn.closeReason);
     this.emit('close', conn.closeCode, reason);
   }
+
+  /** @internal */
+  _onTransportDrain(): void {
+    const waiters = this._drainWaiters;
+    if (waiters === undefined) return;
+    this._drainWaiters = undefined;
+    for (const resolve of waiters) resolve();
+  }
+
+  // ---- sending ----
 
   private _sendNow(
     payload: string | Uint8Array,
@@ -441,28 +416,74 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
     if (cb !== undefined) process.nextTick(cb, closedError());
   }
 
-  private _sendBlob(blob: Blob, binary: boolean, fin: boolean, cb: Callback | undefined): void {
-    this._sendQueue
-      .exclusive(async () => {
-        const bytes = new Uint8Array(await blob.arrayBuffer());
-        this._sendNow(bytes, binary, fin, cb);
-      })
-      .catch((error: Error) => this._reportAsyncError(error, cb));
+  private _closeNow(code: number | undefined, reason: string | Buffer | undefined): void {
+    const conn = this._conn!;
+    if (conn.closeSent) {
+      if (conn.closeReceived) this._transport!.end();
+      return;
+    }
+    if (conn.state === ConnectionState.Closed) return;
+    conn.sendClose(code, reason);
+    this._scheduleFlush();
+  }
+
+  private _control(
+    ping: boolean,
+    data: SendData | undefined,
+    mask: unknown,
+    cb: Callback | undefined,
+  ): void {
+    if (typeof mask === 'function') cb = mask as Callback;
+    if (this._readyState === CONNECTING) throw notOpenError();
+    if (typeof data === 'number') data = data.toString();
+    if (typeof Blob !== 'undefined' && data instanceof Blob) {
+      if (data.size > MAX_CONTROL_PAYLOAD) throw controlTooLongError();
+      const blob = data;
+      this._async(cb, async () => {
+        this._controlNow(ping, new Uint8Array(await blob.arrayBuffer()), cb);
+      });
+      return;
+    }
+    const view = data === undefined ? EMPTY : toPayload(data as Exclude<SendData, Blob | number>);
+    const payload = typeof view === 'string' ? Buffer.from(view) : view;
+    if (payload.length > MAX_CONTROL_PAYLOAD) throw controlTooLongError();
+    if (this._sendQueue?.busy) this._sendQueue.run(() => this._controlNow(ping, payload, cb));
+    else this._controlNow(ping, payload, cb);
+  }
+
+  private _controlNow(ping: boolean, payload: Uint8Array, cb: Callback | undefined): void {
+    const conn = this._conn;
+    if (conn === undefined || conn.state !== ConnectionState.Open) {
+      this._sendAfterClose(payload.length, cb);
+      return;
+    }
+    if (ping) {
+      conn.sendPing(payload);
+      this._pingSentAt = performance.now();
+    } else {
+      conn.sendPong(payload);
+    }
+    if (cb !== undefined) this._addCallback(cb);
+    this._scheduleFlush();
+  }
+
+  /** Runs an asynchronous send in order with the others; its failure goes to `cb` or `error`. */
+  private _async(cb: Callback | undefined, task: () => Promise<void>): void {
+    this._sendQueue ??= new SendQueue();
+    this._sendQueue.exclusive(task).catch((error: Error) => {
+      if (cb !== undefined) cb(error);
+      else if (this.listenerCount('error') > 0) this.emit('error', error);
+    });
   }
 
   private _drained(): Promise<void> {
-    const socket = this._socket;
-    if (socket === undefined || this._readyState !== OPEN) return Promise.resolve();
+    const transport = this._transport;
+    if (transport === undefined || this._readyState !== OPEN) return Promise.resolve();
     this._flush();
-    if (!socket.writableNeedDrain) return Promise.resolve();
+    if (!transport.needDrain) return Promise.resolve();
     return new Promise((resolve) => {
-      const done = () => {
-        socket.off('drain', done);
-        socket.off('close', done);
-        resolve();
-      };
-      socket.on('drain', done);
-      socket.on('close', done);
+      if (this._drainWaiters === undefined) this._drainWaiters = [resolve];
+      else this._drainWaiters.push(resolve);
     });
   }
 
@@ -473,72 +494,6 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
     }
     this._addCallback(cb);
     this._scheduleFlush();
-  }
-
-  private _control(
-    kind: 'ping' | 'pong',
-    data: SendData | undefined,
-    mask: unknown,
-    cb: Callback | undefined,
-  ): void {
-    if (typeof mask === 'function') cb = mask as Callback;
-    if (this._readyState === CONNECTING) {
-      throw new UsageError(
-        ErrorCode.InvalidState,
-        'WebSocket is not open: readyState 0 (CONNECTING)',
-      );
-    }
-    if (typeof data === 'number') data = data.toString();
-    if (typeof Blob !== 'undefined' && data instanceof Blob) {
-      if (data.size > 125) {
-        throw new UsageError(
-          ErrorCode.ControlPayloadTooLong,
-          'a control frame payload is at most 125 bytes',
-        );
-      }
-      const blob = data;
-      this._sendQueue
-        .exclusive(async () => {
-          this._controlNow(kind, new Uint8Array(await blob.arrayBuffer()), cb);
-        })
-        .catch((error: Error) => this._reportAsyncError(error, cb));
-      return;
-    }
-    const view = data === undefined ? EMPTY : toPayload(data as Exclude<SendData, Blob | number>);
-    const payload = typeof view === 'string' ? Buffer.from(view) : view;
-    if (payload.length > 125) {
-      throw new UsageError(
-        ErrorCode.ControlPayloadTooLong,
-        'a control frame payload is at most 125 bytes',
-      );
-    }
-    if (this._sendQueue.busy) this._sendQueue.run(() => this._controlNow(kind, payload, cb));
-    else this._controlNow(kind, payload, cb);
-  }
-
-  private _controlNow(
-    kind: 'ping' | 'pong',
-    payload: string | Uint8Array,
-    cb: Callback | undefined,
-  ): void {
-    const conn = this._conn;
-    if (conn === undefined || conn.state !== ConnectionState.Open) {
-      this._sendAfterClose(payload.length, cb);
-      return;
-    }
-    if (kind === 'ping') {
-      conn.sendPing(payload);
-      this._pingSentAt = performance.now();
-    } else {
-      conn.sendPong(payload);
-    }
-    if (cb !== undefined) this._addCallback(cb);
-    this._scheduleFlush();
-  }
-
-  private _reportAsyncError(error: Error, cb: Callback | undefined): void {
-    if (cb !== undefined) cb(error);
-    else if (this.listenerCount('error') > 0) this.emit('error', error);
   }
 
   private _addCallback(cb: Callback): void {
@@ -556,8 +511,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
   _flush(): void {
     this._flushScheduled = false;
     const conn = this._conn;
-    const socket = this._socket;
-    if (conn === undefined || socket === undefined) return;
+    const transport = this._transport;
+    if (conn === undefined || transport === undefined) return;
     const chunks = conn.dataToSend();
     const callbacks = this._callbacks;
     this._callbacks = undefined;
@@ -566,25 +521,16 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Heartbea
       callbacks === undefined
         ? undefined
         : (error?: Error | null) =>
-            runCallbacks(callbacks, error ?? (socket.destroyed ? closedError() : null));
-    const n = chunks.length;
-    if (socket.writable && !socket.writableEnded) {
-      if (n === 1) {
-        socket.write(chunks[0]!, done);
-      } else if (n > 1) {
-        socket.cork();
-        for (let i = 0; i < n - 1; i++) socket.write(chunks[i]!);
-        socket.write(chunks[n - 1]!, done);
-        socket.uncork();
-      } else if (done !== undefined) {
-        process.nextTick(done, null);
-      }
+            runCallbacks(callbacks, error ?? (transport.destroyed ? closedError() : null));
+    if (transport.writable) {
+      if (chunks.length > 0) transport.write(chunks, done);
+      else if (done !== undefined) process.nextTick(done, null);
     } else if (done !== undefined) {
       process.nextTick(done, closedError());
     }
-    if (conn.eofToSend() && socket.writable) socket.end();
+    if (conn.eofToSend()) transport.end();
     if (conn.closeExpected() && this._closeTimer === undefined && this._readyState === OPEN) {
-      this._closeTimer = setTimeout(() => socket.destroy(), this._closeTimeout);
+      this._closeTimer = setTimeout(() => transport.destroy(), this._settings!.closeTimeout);
     }
   }
 }
@@ -595,10 +541,39 @@ for (const [name, value] of Object.entries({ CONNECTING, OPEN, CLOSING, CLOSED }
   Object.defineProperty(WebSocket.prototype, name, { enumerable: true, value });
 }
 
+/** The protocol core's events, forwarded to the WebSocket: one small object per connection. */
+class ConnectionEvents implements ConnectionHandler {
+  constructor(private readonly ws: WebSocket) {}
+  onMessage(data: Buffer, isBinary: boolean): void {
+    this.ws._emitMessage(data, isBinary);
+  }
+  onPing(data: Buffer): void {
+    this.ws.emit('ping', data);
+  }
+  onPong(data: Buffer): void {
+    this.ws._onPong(data);
+  }
+  onClose(): void {}
+  onError(error: PeerError): void {
+    if (this.ws.listenerCount('error') > 0) this.ws.emit('error', error);
+  }
+}
+
 function flushTick(ws: WebSocket): void {
   ws._flush();
 }
 
 function runCallbacks(callbacks: Callback[], error?: Error | null): void {
   for (const cb of callbacks) cb(error ?? null);
+}
+
+function notOpenError(): UsageError {
+  return new UsageError(ErrorCode.InvalidState, 'WebSocket is not open: readyState 0 (CONNECTING)');
+}
+
+function controlTooLongError(): UsageError {
+  return new UsageError(
+    ErrorCode.ControlPayloadTooLong,
+    'a control frame payload is at most 125 bytes',
+  );
 }

@@ -36,6 +36,48 @@ export interface ConnectionOptions {
   generateMask?: MaskGenerator;
 }
 
+/**
+ * Connection options checked and filled in once, to be shared by every connection with the same
+ * settings (a server's connections): an idle connection then holds no copy of them.
+ */
+export interface ConnectionConfig {
+  readonly role: Role;
+  readonly expectMasked: boolean;
+  readonly maxPayload: number;
+  readonly maxFragments: number;
+  readonly skipUtf8Validation: boolean;
+  readonly autoPong: boolean;
+  readonly allowRsv1: boolean;
+  readonly mask: boolean;
+  readonly generateMask: MaskGenerator;
+  readonly [kConfig]: true;
+}
+
+const kConfig = Symbol('tsws.connectionConfig');
+
+/** Checks and fills in `options` once; the result can be given to many connections. */
+export function connectionConfig(options: ConnectionOptions | ConnectionConfig): ConnectionConfig {
+  if ((options as ConnectionConfig)[kConfig] === true) return options as ConnectionConfig;
+  const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+  const maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
+  if (!(maxPayload >= 0))
+    throw new UsageError(ErrorCode.InvalidArgument, 'maxPayload must be >= 0');
+  if (!(maxFragments >= 1))
+    throw new UsageError(ErrorCode.InvalidArgument, 'maxFragments must be >= 1');
+  return Object.freeze({
+    role: options.role,
+    expectMasked: options.role === 'server',
+    maxPayload: maxPayload > 0 ? maxPayload : Number.POSITIVE_INFINITY,
+    maxFragments,
+    skipUtf8Validation: options.skipUtf8Validation ?? false,
+    autoPong: options.autoPong ?? true,
+    allowRsv1: options.allowRsv1 ?? false,
+    mask: options.role === 'client',
+    generateMask: options.generateMask ?? randomMask,
+    [kConfig]: true as const,
+  });
+}
+
 /** What the connection reports. Called synchronously from `receiveData`/`receiveEof`. */
 export interface ConnectionHandler {
   onMessage(data: Buffer, isBinary: boolean, compressed: boolean): void;
@@ -58,11 +100,10 @@ const EMPTY = Buffer.alloc(0);
  * to half-close TCP; `closeExpected()` says when to arm a close timer.
  */
 export class Connection implements ReceiverSink {
-  readonly role: Role;
+  private readonly config: ConnectionConfig;
   private readonly handler: ConnectionHandler;
   private readonly receiver: Receiver;
   private readonly writer: FrameWriter;
-  private readonly autoPong: boolean;
 
   private _state: ConnectionState = ConnectionState.Open;
   private _closeSent = false;
@@ -76,19 +117,26 @@ export class Connection implements ReceiverSink {
   /** An outgoing message was started with fin=false and not finished. */
   private fragmenting = false;
 
-  constructor(options: ConnectionOptions, handler: ConnectionHandler) {
-    this.role = options.role;
+  /** `options` may be a shared `connectionConfig(...)`, checked once for many connections. */
+  constructor(options: ConnectionOptions | ConnectionConfig, handler: ConnectionHandler) {
+    const config = connectionConfig(options);
+    this.config = config;
     this.handler = handler;
-    this.autoPong = options.autoPong ?? true;
-    const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    this.receiver = new Receiver(this, {
-      expectMasked: options.role === 'server',
-      maxPayload: maxPayload > 0 ? maxPayload : Number.POSITIVE_INFINITY,
-      maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
-      allowRsv1: options.allowRsv1 ?? false,
-      skipUtf8Validation: options.skipUtf8Validation ?? false,
-    });
-    this.writer = new FrameWriter(options.role === 'client', options.generateMask ?? randomMask);
+    this.receiver = new Receiver(this, config);
+    if (config.allowRsv1) this.receiver.allowRsv1 = true;
+    this.writer = new FrameWriter(config);
+  }
+
+  get role(): Role {
+    return this.config.role;
+  }
+
+  /** Whether RSV1 may mark compressed messages (an extension like permessage-deflate was agreed). */
+  get allowRsv1(): boolean {
+    return this.receiver.allowRsv1;
+  }
+  set allowRsv1(allow: boolean) {
+    this.receiver.allowRsv1 = allow;
   }
 
   get state(): ConnectionState {
@@ -125,8 +173,12 @@ export class Connection implements ReceiverSink {
 
   // ---- input ----
 
-  receiveData(chunk: Buffer): void {
-    this.receiver.receive(chunk);
+  /**
+   * Feeds the next bytes of the stream (unmasked in place). `borrowed`: the caller reuses the
+   * chunk's memory after the call (a shared read buffer), so whatever outlives it is copied.
+   */
+  receiveData(chunk: Buffer, borrowed = false): void {
+    this.receiver.receive(chunk, borrowed);
   }
 
   /** TCP ended (the peer sent FIN, or the transport is gone). */
@@ -135,7 +187,7 @@ export class Connection implements ReceiverSink {
     this.receiver.stop();
     this._state = ConnectionState.Closed;
     // The server closes TCP after the closing handshake (RFC 6455 §7.1.1); answer an EOF with ours.
-    if (this.role === 'server') this.eofWanted = true;
+    if (this.config.role === 'server') this.eofWanted = true;
   }
 
   /** Stops delivering events after the current one; later input is held. */
@@ -219,7 +271,7 @@ export class Connection implements ReceiverSink {
     this.receiver.stop();
     if (!this._closeReceived) this._closeCode = code;
     if (!this._closeSent) this.writeClose(payload);
-    if (this.role === 'server') this.eofWanted = true;
+    if (this.config.role === 'server') this.eofWanted = true;
   }
 
   /** Drops the connection without a closing handshake (the binding destroys the transport). */
@@ -260,7 +312,7 @@ export class Connection implements ReceiverSink {
   onControlFrame(opcode: number, payload: Buffer): void {
     if (opcode === Opcode.Ping) {
       // RFC 6455 §5.5.2: answer with a pong carrying the same payload, unless closing.
-      if (this.autoPong && !this._closeSent)
+      if (this.config.autoPong && !this._closeSent)
         this.writer.writeFrame(Opcode.Pong, true, false, payload);
       this.handler.onPing(payload);
     } else if (opcode === Opcode.Pong) {
@@ -293,7 +345,7 @@ export class Connection implements ReceiverSink {
     // Echo the code and reason (RFC 6455 §5.5.1), as ws and python-websockets do.
     if (!this._closeSent) this.writeClose(payload);
     this._state = ConnectionState.Closing;
-    if (this.role === 'server') this.eofWanted = true;
+    if (this.config.role === 'server') this.eofWanted = true;
     this.handler.onClose(parsed.code, this._closeReason);
   }
 

@@ -24,16 +24,16 @@ let slabPos = 0;
 export class FrameWriter {
   private readonly mask: boolean;
   private readonly generateMask: MaskGenerator;
-  private chunks: Buffer[] = [];
+  private chunks: Buffer[] | undefined;
   /** The writer's current run of bytes in a slab: `segSlab[segStart, segEnd)`. */
   private segSlab: Buffer | undefined;
   private segStart = 0;
   private segEnd = 0;
   private queued = 0;
 
-  constructor(mask: boolean, generateMask: MaskGenerator) {
-    this.mask = mask;
-    this.generateMask = generateMask;
+  constructor(options: { readonly mask: boolean; readonly generateMask: MaskGenerator }) {
+    this.mask = options.mask;
+    this.generateMask = options.generateMask;
   }
 
   /** Bytes of frames (headers included) serialized but not yet taken. */
@@ -128,8 +128,8 @@ export class FrameWriter {
   take(): Buffer[] {
     this.seal();
     const chunks = this.chunks;
-    if (chunks.length === 0) return NO_CHUNKS;
-    this.chunks = [];
+    if (chunks === undefined) return NO_CHUNKS;
+    this.chunks = undefined;
     this.queued = 0;
     return chunks;
   }
@@ -170,15 +170,20 @@ export class FrameWriter {
 
   private seal(): void {
     if (this.segEnd > this.segStart) {
-      this.chunks.push(this.segSlab!.subarray(this.segStart, this.segEnd));
+      this.addChunk(this.segSlab!.subarray(this.segStart, this.segEnd));
       this.segStart = this.segEnd;
     }
   }
 
   private pushChunk(chunk: Buffer): void {
     this.seal();
-    this.chunks.push(chunk);
+    this.addChunk(chunk);
     this.queued += chunk.length;
+  }
+
+  private addChunk(chunk: Buffer): void {
+    if (this.chunks === undefined) this.chunks = [chunk];
+    else this.chunks.push(chunk);
   }
 }
 

@@ -2,9 +2,11 @@ export { CloseCode, isValidCloseCode, MAX_CLOSE_REASON_BYTES } from './close-cod
 export { type ClosePayload, encodeClosePayload, parseClosePayload } from './close-frame.js';
 export {
   Connection,
+  type ConnectionConfig,
   type ConnectionHandler,
   type ConnectionOptions,
   ConnectionState,
+  connectionConfig,
   DEFAULT_MAX_FRAGMENTS,
   DEFAULT_MAX_PAYLOAD,
   type Role,

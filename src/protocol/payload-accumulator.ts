@@ -3,29 +3,50 @@ const EMPTY = Buffer.alloc(0);
 const REFERENCE_MIN = 4096;
 const TAIL_MIN = 1024;
 const TAIL_MAX = 64 * 1024;
+/** A message of known size up to this is copied straight into one buffer of that size. */
+const EXACT_MAX = 16 * 1024 * 1024;
 
 /**
  * Collects the payload of a message that arrives in pieces (fragments, or a frame split across
- * reads). Small pieces are copied into a tail buffer that grows with the message, so a flood of
- * tiny fragments costs memory in proportion to its bytes, not one object per piece (the
+ * reads).
+ *
+ * When the size is known in advance (a single-frame message), pieces are copied into one buffer
+ * of that size, allocated when the first bytes arrive: one copy, no concatenation.
+ *
+ * Otherwise small pieces are copied into a tail buffer that grows with the message, so a flood
+ * of tiny fragments costs memory in proportion to its bytes, not one object per piece (the
  * weakness of CVE-2026-48779). A large piece is kept by reference only when it is most of the
- * memory it pins; otherwise it is copied, so holding a view never pins much more than it shows.
+ * memory it pins and its buffer is not reused by the transport (`borrowed`).
  */
 export class PayloadAccumulator {
   private parts: Buffer[] = [];
   private total = 0;
   private tail: Buffer | undefined;
   private tailLength = 0;
+  private exact: Buffer | undefined;
+  private exactLength = 0;
 
   get length(): number {
     return this.total;
   }
 
-  push(piece: Buffer): void {
+  /** The message is `length` bytes in all: gather it in one buffer of that size. */
+  expect(length: number): void {
+    if (length <= EXACT_MAX && this.total === 0) this.exactLength = length;
+  }
+
+  /** Adds a piece; a `borrowed` one (in a buffer that will be reused) is always copied. */
+  push(piece: Buffer, borrowed = false): void {
     const n = piece.length;
     if (n === 0) return;
+    if (this.exactLength > 0) {
+      this.exact ??= Buffer.allocUnsafe(this.exactLength);
+      this.exact.set(piece, this.total);
+      this.total += n;
+      return;
+    }
     this.total += n;
-    if (n >= REFERENCE_MIN && n * 2 >= piece.buffer.byteLength) {
+    if (!borrowed && n >= REFERENCE_MIN && n * 2 >= piece.buffer.byteLength) {
       this.sealTail();
       this.parts.push(piece);
       return;
@@ -44,12 +65,16 @@ export class PayloadAccumulator {
 
   /** Returns the whole payload and resets. */
   take(): Buffer {
+    if (this.exact !== undefined) {
+      const exact =
+        this.total === this.exact.length ? this.exact : this.exact.subarray(0, this.total);
+      this.clear();
+      return exact;
+    }
     this.sealTail();
     const parts = this.parts;
     const total = this.total;
-    this.parts = [];
-    this.total = 0;
-    this.tail = undefined;
+    this.clear();
     if (parts.length === 1) return parts[0]!;
     if (parts.length === 0) return EMPTY;
     return Buffer.concat(parts, total);
@@ -60,6 +85,8 @@ export class PayloadAccumulator {
     this.total = 0;
     this.tail = undefined;
     this.tailLength = 0;
+    this.exact = undefined;
+    this.exactLength = 0;
   }
 
   private sealTail(): void {

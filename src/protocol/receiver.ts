@@ -18,15 +18,13 @@ export interface ReceiverSink {
 
 export interface ReceiverOptions {
   /** Servers expect masked frames, clients unmasked ones. RFC 6455 §5.1. */
-  expectMasked: boolean;
+  readonly expectMasked: boolean;
   /** Largest message (sum of its fragments) accepted; `Infinity` for none. */
-  maxPayload: number;
+  readonly maxPayload: number;
   /** Most frames one message may be made of. */
-  maxFragments: number;
-  /** RSV1 marks compressed messages once an extension such as permessage-deflate is agreed. */
-  allowRsv1: boolean;
+  readonly maxFragments: number;
   /** Skip the UTF-8 check of text messages (for trusted peers only). */
-  skipUtf8Validation: boolean;
+  readonly skipUtf8Validation: boolean;
 }
 
 const HEADER = 0;
@@ -39,28 +37,34 @@ const TWO_32 = 0x100000000;
 /**
  * The incremental frame parser and message assembler (RFC 6455 §5, §6.2). It accepts the byte
  * stream in any split: a header cut anywhere, a payload over many reads, many frames in one
- * read. Payload bytes are unmasked in place: `receive` takes ownership of each chunk. Every
- * rule is checked as soon as the bytes that break it arrive, and a fault stops the receiver
- * and is reported once with its close code.
+ * read. Payload bytes are unmasked in place: `receive` takes ownership of each chunk, or, for a
+ * `borrowed` chunk (a read buffer the transport reuses), copies whatever outlives the call.
+ * Every rule is checked as soon as the bytes that break it arrive, and a fault stops the
+ * receiver and is reported once with its close code.
+ *
+ * An idle receiver holds only scalars: buffers are allocated when a frame or message spans
+ * reads, and references to a read are dropped when its frame ends.
  */
 export class Receiver {
   private readonly sink: ReceiverSink;
-  private readonly expectMasked: boolean;
-  maxPayload: number;
-  maxFragments: number;
-  allowRsv1: boolean;
-  private readonly skipUtf8: boolean;
+  /** Shared by every connection with the same settings. */
+  private readonly options: ReceiverOptions;
+  /** RSV1 marks compressed messages once an extension such as permessage-deflate is agreed. */
+  allowRsv1 = false;
 
   private state = HEADER;
-  /** A header that arrived cut: its bytes so far. */
-  private readonly partial = Buffer.allocUnsafe(14);
+  /** A header that arrived cut: its bytes so far (allocated on first need). */
+  private partial: Buffer | undefined;
   private partialLength = 0;
 
   // The frame being read.
   private fin = false;
   private opcode = 0;
   private masked = false;
-  private readonly key = new Uint8Array(4);
+  /** Where the current frame's masking key is: in a read, in `partial`, or copied to `keyCopy`. */
+  private keySource: Uint8Array | undefined;
+  private keyOffset = 0;
+  private keyCopy: Buffer | undefined;
   private frameLength = 0;
   private frameReceived = 0;
   private control: Buffer | undefined;
@@ -71,21 +75,17 @@ export class Receiver {
   private compressed = false;
   private messageLength = 0;
   private fragments = 0;
-  private readonly assembled = new PayloadAccumulator();
-  private readonly utf8 = new Utf8Validator();
+  private assembled: PayloadAccumulator | undefined;
+  private utf8: Utf8Validator | undefined;
 
   private paused = false;
   /** A `process` loop is running (handlers may re-enter `receive`/`resume`). */
   private processing = false;
-  private pending: Buffer[] = [];
+  private pending: Buffer[] | undefined;
 
   constructor(sink: ReceiverSink, options: ReceiverOptions) {
     this.sink = sink;
-    this.expectMasked = options.expectMasked;
-    this.maxPayload = options.maxPayload;
-    this.maxFragments = options.maxFragments;
-    this.allowRsv1 = options.allowRsv1;
-    this.skipUtf8 = options.skipUtf8Validation;
+    this.options = options;
   }
 
   get stopped(): boolean {
@@ -98,35 +98,37 @@ export class Receiver {
 
   /** Bytes held for a message not complete yet, plus input held while paused. */
   get bufferedBytes(): number {
-    let n = this.assembled.length;
-    for (const chunk of this.pending) n += chunk.length;
+    let n = this.assembled?.length ?? 0;
+    if (this.pending !== undefined) for (const chunk of this.pending) n += chunk.length;
     return n;
   }
 
-  /** Feeds the next bytes of the stream. */
-  receive(chunk: Buffer): void {
+  /** Feeds the next bytes of the stream. `borrowed`: the caller reuses `chunk` after the call. */
+  receive(chunk: Buffer, borrowed = false): void {
     if (this.state === STOPPED || chunk.length === 0) return;
     // Input that arrives while paused, or from inside a handler, queues behind what is held.
-    if (this.processing || this.paused || this.pending.length > 0) {
-      this.pending.push(chunk);
+    if (this.processing || this.paused || (this.pending !== undefined && this.pending.length > 0)) {
+      this.hold(borrowed ? Buffer.from(chunk) : chunk);
       if (!this.processing && !this.paused) this.drainPending();
       return;
     }
     this.processing = true;
     try {
-      this.process(chunk, 0);
+      this.process(chunk, 0, borrowed);
     } finally {
       this.processing = false;
     }
-    if (this.pending.length > 0 && !this.paused) this.drainPending();
+    if (this.pending !== undefined && this.pending.length > 0 && !this.paused) this.drainPending();
   }
 
   /** Discards everything from now on (after a close frame, a fault, or EOF). */
   stop(): void {
     this.state = STOPPED;
-    this.pending = [];
-    this.assembled.clear();
+    this.pending = undefined;
+    this.assembled = undefined;
+    this.utf8 = undefined;
     this.control = undefined;
+    this.keySource = undefined;
   }
 
   /** Stops delivering after the current event; later input is held until `resume`. */
@@ -141,18 +143,30 @@ export class Receiver {
     if (!this.processing) this.drainPending();
   }
 
+  private hold(chunk: Buffer, first = false): void {
+    if (this.pending === undefined) this.pending = [chunk];
+    else if (first) this.pending.unshift(chunk);
+    else this.pending.push(chunk);
+  }
+
   private drainPending(): void {
     this.processing = true;
     try {
-      while (this.pending.length > 0 && !this.paused && this.state !== STOPPED) {
-        this.process(this.pending.shift()!, 0);
+      const pending = this.pending;
+      while (
+        pending !== undefined &&
+        pending.length > 0 &&
+        !this.paused &&
+        this.state !== STOPPED
+      ) {
+        this.process(pending.shift()!, 0, false);
       }
     } finally {
       this.processing = false;
     }
   }
 
-  private process(chunk: Buffer, pos: number): void {
+  private process(chunk: Buffer, pos: number, borrowed: boolean): void {
     const end = chunk.length;
     while (pos < end) {
       if (this.state === HEADER) {
@@ -164,19 +178,22 @@ export class Receiver {
           pos = this.collectHeader(chunk, pos);
         }
       } else if (this.state === PAYLOAD) {
-        pos = this.readPayload(chunk, pos);
+        pos = this.readPayload(chunk, pos, borrowed);
       } else {
         return;
       }
       if (this.paused && pos < end && !this.stopped) {
-        this.pending.unshift(chunk.subarray(pos));
-        return;
+        const rest = chunk.subarray(pos);
+        this.hold(borrowed ? Buffer.from(rest) : rest, true);
+        break;
       }
     }
+    this.saveKey(chunk);
   }
 
   /** Accumulates a header that is cut between reads; parses it once whole. */
   private collectHeader(chunk: Buffer, pos: number): number {
+    this.partial ??= Buffer.allocUnsafe(14);
     const partial = this.partial;
     while (pos < chunk.length) {
       partial[this.partialLength++] = chunk[pos++]!;
@@ -203,7 +220,8 @@ export class Receiver {
       return this.fail(protocolError(ErrorCode.UnexpectedRsv23, 'RSV2 and RSV3 must be clear'));
     }
     // RFC 6455 §5.1: a server MUST close on an unmasked frame, a client on a masked one.
-    if (masked !== this.expectMasked) {
+    const options = this.options;
+    if (masked !== options.expectMasked) {
       return this.fail(
         masked
           ? protocolError(ErrorCode.UnexpectedMask, 'MASK must be clear')
@@ -231,11 +249,8 @@ export class Receiver {
       p += 8;
     }
     if (masked) {
-      const key = this.key;
-      key[0] = buf[p]!;
-      key[1] = buf[p + 1]!;
-      key[2] = buf[p + 2]!;
-      key[3] = buf[p + 3]!;
+      this.keySource = buf;
+      this.keyOffset = p;
     }
 
     if (opcode >= 0x8) {
@@ -300,7 +315,7 @@ export class Receiver {
         this.messageLength = 0;
         this.fragments = 0;
       }
-      if (++this.fragments > this.maxFragments) {
+      if (++this.fragments > options.maxFragments) {
         return this.fail(
           new PeerError(
             ErrorCode.TooManyFragments,
@@ -310,7 +325,7 @@ export class Receiver {
         );
       }
       // Refused on the header, before any of it is buffered.
-      if (this.messageLength + length > this.maxPayload) {
+      if (this.messageLength + length > options.maxPayload) {
         return this.fail(
           new PeerError(ErrorCode.MessageTooBig, CloseCode.MessageTooBig, 'message too big'),
         );
@@ -331,17 +346,18 @@ export class Receiver {
     return this.state !== STOPPED;
   }
 
-  private readPayload(chunk: Buffer, pos: number): number {
+  private readPayload(chunk: Buffer, pos: number, borrowed: boolean): number {
     const want = this.frameLength - this.frameReceived;
     const avail = chunk.length - pos;
     const n = Math.min(avail, want);
     const end = pos + n;
-    if (this.masked) applyMask(chunk, pos, end, this.key, 0, this.frameReceived);
+    if (this.masked)
+      applyMask(chunk, pos, end, this.keySource!, this.keyOffset, this.frameReceived);
     const piece = chunk.subarray(pos, end);
 
     if (this.opcode >= 0x8) {
       if (n === this.frameLength) {
-        this.endFrame(piece);
+        this.endFrame(borrowed ? Buffer.from(piece) : piece);
       } else {
         this.control ??= Buffer.allocUnsafe(this.frameLength);
         this.control.set(piece, this.frameReceived);
@@ -355,33 +371,51 @@ export class Receiver {
       return end;
     }
 
-    // The common case: a whole single-frame message in this read, delivered without a copy.
+    // The common case: a whole single-frame message in this read, delivered without a copy
+    // (unless the read buffer is borrowed).
     if (n === this.frameLength && this.fin && this.fragments === 1) {
-      this.endFrame(piece);
+      this.endFrame(borrowed ? Buffer.from(piece) : piece);
       return end;
     }
-    if (!this.binary && !this.compressed && !this.skipUtf8 && !this.utf8.write(piece)) {
-      this.failUtf8();
-      return end;
+    if (!this.binary && !this.compressed && !this.options.skipUtf8Validation) {
+      this.utf8 ??= new Utf8Validator();
+      if (!this.utf8.write(piece)) {
+        this.failUtf8();
+        return end;
+      }
     }
-    this.assembled.push(piece);
+    if (this.assembled === undefined) this.assembled = new PayloadAccumulator();
+    if (this.frameReceived === 0 && this.fin && this.fragments === 1) {
+      this.assembled.expect(this.frameLength);
+    }
+    this.assembled.push(piece, borrowed);
     this.frameReceived += n;
     if (this.frameReceived === this.frameLength) this.endFrame(undefined);
     return end;
   }
 
+  /** The frame goes on in a later read: keep its masking key, not the read that holds it. */
+  private saveKey(chunk: Buffer): void {
+    if (this.state !== PAYLOAD || this.keySource !== chunk) return;
+    this.keyCopy ??= Buffer.allocUnsafe(4);
+    this.keyCopy.set(chunk.subarray(this.keyOffset, this.keyOffset + 4));
+    this.keySource = this.keyCopy;
+    this.keyOffset = 0;
+  }
+
   /**
-   * A frame is complete. `payload` is its whole payload when it came in one piece; undefined
-   * when its pieces went into the accumulator.
+   * A frame is complete. `payload` is its whole payload when it came in one piece (owned by the
+   * receiver); undefined when its pieces went into the accumulator.
    */
   private endFrame(payload: Buffer | undefined): void {
     this.state = HEADER;
+    this.keySource = undefined;
     const opcode = this.opcode;
     if (opcode >= 0x8) {
       this.sink.onControlFrame(opcode, payload!);
       return;
     }
-    const textCheck = !this.binary && !this.compressed && !this.skipUtf8;
+    const textCheck = !this.binary && !this.compressed && !this.options.skipUtf8Validation;
     if (payload !== undefined) {
       if (this.fragments === 1 && this.fin) {
         // Single-frame message: one native UTF-8 check over all of it.
@@ -393,20 +427,27 @@ export class Receiver {
         this.sink.onMessage(payload, this.binary, this.compressed);
         return;
       }
-      if (textCheck && !this.utf8.write(payload)) {
+      if (textCheck) {
+        this.utf8 ??= new Utf8Validator();
+        if (!this.utf8.write(payload)) {
+          this.failUtf8();
+          return;
+        }
+      }
+      this.assembled ??= new PayloadAccumulator();
+      this.assembled.push(payload, false);
+    }
+    if (!this.fin) return;
+    if (textCheck && this.utf8 !== undefined) {
+      if (!this.utf8.complete) {
         this.failUtf8();
         return;
       }
-      this.assembled.push(payload);
+      this.utf8.reset();
     }
-    if (!this.fin) return;
-    if (textCheck && !this.utf8.complete) {
-      this.failUtf8();
-      return;
-    }
-    this.utf8.reset();
     this.inMessage = false;
-    this.sink.onMessage(this.assembled.take(), this.binary, this.compressed);
+    const data = this.assembled === undefined ? EMPTY : this.assembled.take();
+    this.sink.onMessage(data, this.binary, this.compressed);
   }
 
   private failUtf8(): void {

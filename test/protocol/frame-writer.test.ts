@@ -24,7 +24,7 @@ const lengthClass = (n: number) => (n <= 125 ? n : n <= 0xffff ? 126 : 127);
 
 describe('FrameWriter.writeOwnedFrame', () => {
   it('a client masks a large owned payload in place and writes that very buffer', () => {
-    const w = new FrameWriter(true, randomMask);
+    const w = new FrameWriter({ mask: true, generateMask: randomMask });
     const original = patternBytes(20_000, 1);
     const payload = Buffer.from(original);
     w.writeOwnedFrame(Opcode.Binary, true, false, payload);
@@ -37,7 +37,7 @@ describe('FrameWriter.writeOwnedFrame', () => {
   });
 
   it('a small owned payload is copied beside its header (the caller buffer is untouched)', () => {
-    const w = new FrameWriter(true, randomMask);
+    const w = new FrameWriter({ mask: true, generateMask: randomMask });
     const payload = patternBytes(8192, 2);
     const copy = Buffer.from(payload);
     w.writeOwnedFrame(Opcode.Text, false, true, payload);
@@ -53,7 +53,7 @@ describe('FrameWriter.writeOwnedFrame', () => {
   });
 
   it('a server writes a large owned payload by reference, unmodified', () => {
-    const w = new FrameWriter(false, randomMask);
+    const w = new FrameWriter({ mask: false, generateMask: randomMask });
     const payload = patternBytes(9000, 3);
     const copy = Buffer.from(payload);
     w.writeOwnedFrame(Opcode.Binary, true, false, payload);
@@ -68,7 +68,7 @@ describe('FrameWriter.writeFrame', () => {
   it('never modifies the payload it is given, masked or not, small or large', () => {
     for (const mask of [false, true]) {
       for (const size of [0, 1, 125, 8192, 8193, 70_000]) {
-        const w = new FrameWriter(mask, randomMask);
+        const w = new FrameWriter({ mask: mask, generateMask: randomMask });
         const payload = patternBytes(size, size);
         const copy = Buffer.from(payload);
         w.writeFrame(Opcode.Binary, true, false, payload);
@@ -83,7 +83,7 @@ describe('FrameWriter.writeFrame', () => {
     for (const size of [5, 9000]) {
       const backing = patternBytes(size + 20, 9);
       const view = new Uint8Array(backing.buffer, backing.byteOffset + 7, size);
-      const w = new FrameWriter(false, randomMask);
+      const w = new FrameWriter({ mask: false, generateMask: randomMask });
       w.writeFrame(Opcode.Binary, true, false, view);
       assert.deepEqual(decodeAll(w.take())[0]!.payload, Buffer.from(view));
     }
@@ -94,7 +94,7 @@ describe('FrameWriter.writeFrame', () => {
       target.set([0xde, 0xad, 0xbe, 0xef], offset);
     };
     for (const size of [3, 200, 70_000]) {
-      const w = new FrameWriter(true, gen);
+      const w = new FrameWriter({ mask: true, generateMask: gen });
       w.writeFrame(Opcode.Binary, true, false, Buffer.alloc(size));
       const bytes = Buffer.concat(w.take());
       const keyAt = size <= 125 ? 2 : size <= 0xffff ? 4 : 10;
@@ -196,7 +196,7 @@ describe('text frames at the boundaries of the writer paths', () => {
         fc.array(fc.tuple(stringArb, fc.boolean(), fc.boolean()), { minLength: 1, maxLength: 10 }),
         fc.boolean(),
         (msgs, mask) => {
-          const w = new FrameWriter(mask, randomMask);
+          const w = new FrameWriter({ mask: mask, generateMask: randomMask });
           for (const [s, fin, rsv1] of msgs) w.writeTextFrame(Opcode.Text, fin, rsv1, s);
           const frames = decodeAll(w.take());
           assert.equal(frames.length, msgs.length);
