@@ -34,16 +34,30 @@ if (files.length === 0) {
   console.error('no test files found under', root);
   process.exit(1);
 }
-const result = spawnSync(
-  process.execPath,
-  [
-    '--test',
-    '--test-reporter=spec',
-    '--test-concurrency=2',
-    '--test-timeout=120000',
-    ...args,
-    ...files,
-  ],
-  { stdio: 'inherit' },
+function run(list, env = {}) {
+  const result = spawnSync(
+    process.execPath,
+    [
+      '--test',
+      '--test-reporter=spec',
+      '--test-concurrency=2',
+      '--test-timeout=120000',
+      ...args,
+      ...list,
+    ],
+    { stdio: 'inherit', env: { ...process.env, ...env } },
+  );
+  return result.status ?? 1;
+}
+
+let status = run(files);
+// The standalone server has two paths: raw TCP handles (the default, used above) and the http
+// module. The server-facing suites run again on the second.
+const httpPath = files.filter((file) =>
+  ['node', 'conformance'].includes(relative(root, file).split(sep)[0]),
 );
-process.exit(result.status ?? 1);
+if (httpPath.length > 0 && process.env.TSWS_NO_FAST_PATH === undefined) {
+  console.log('\n# again on the http path (TSWS_NO_FAST_PATH=1)');
+  status = run(httpPath, { TSWS_NO_FAST_PATH: '1' }) || status;
+}
+process.exit(status);

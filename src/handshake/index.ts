@@ -14,6 +14,15 @@ export {
 export { HandshakeError, HandshakeErrorCode } from './handshake-error.js';
 export type { IncomingHeaders, OutgoingHeaders } from './header-fields.js';
 export {
+  MAX_LEADING_EMPTY_LINES,
+  MAX_METHOD_LENGTH,
+  type ParsedRequestHead,
+  type ParseErrorStatus,
+  type ParseResult,
+  RequestHeadParser,
+  type RequestHeadParserOptions,
+} from './http-request-parser.js';
+export {
   type AcceptOptions,
   buildAcceptResponse,
   buildRejectResponse,

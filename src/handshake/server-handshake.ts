@@ -73,6 +73,13 @@ export function validateUpgradeRequest(req: UpgradeRequest): ValidUpgrade | Reje
   }
   // RFC 7230 §5.4: a missing or repeated Host is a 400.
   if (!singleHeaderValue(headers.host)) return reject(400, 'Missing or invalid Host header');
+  // The upgrade request has no body: bytes after its head are frames. A body declared anyway
+  // would be read as frames by one party and as a body by another (request smuggling through
+  // a proxy), so it is refused.
+  const length = headers['content-length'];
+  if (headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')) {
+    return reject(400, 'An upgrade request must not have a body');
+  }
   if (!hasToken(headers.upgrade, 'websocket')) {
     return reject(400, 'Missing or invalid Upgrade header');
   }

@@ -91,6 +91,17 @@ export interface ConnectionHandler {
 
 const EMPTY = Buffer.alloc(0);
 
+// Connection flags (one field: an idle connection should cost little).
+const CLOSE_SENT = 1;
+const CLOSE_RECEIVED = 2;
+const FAILED = 4;
+/** The server should half-close TCP, */
+const EOF_WANTED = 8;
+/** ...and the binding was told so. */
+const EOF_TAKEN = 16;
+/** An outgoing message was started with fin=false and not finished. */
+const FRAGMENTING = 32;
+
 /**
  * The WebSocket protocol after the opening handshake, without I/O: bytes and calls in, bytes
  * to write and events out. Modelled on python-websockets' sans-I/O `Protocol`.
@@ -106,16 +117,11 @@ export class Connection implements ReceiverSink {
   private readonly writer: FrameWriter;
 
   private _state: ConnectionState = ConnectionState.Open;
-  private _closeSent = false;
-  private _closeReceived = false;
+  /** Bits: CLOSE_SENT, CLOSE_RECEIVED, FAILED, EOF_WANTED, EOF_TAKEN, FRAGMENTING. */
+  private flags = 0;
   private _closeCode: number = CloseCode.AbnormalClosure;
   private _closeReason: Buffer = EMPTY;
   private _error: PeerError | undefined;
-  private _failed = false;
-  private eofWanted = false;
-  private eofTaken = false;
-  /** An outgoing message was started with fin=false and not finished. */
-  private fragmenting = false;
 
   /** `options` may be a shared `connectionConfig(...)`, checked once for many connections. */
   constructor(options: ConnectionOptions | ConnectionConfig, handler: ConnectionHandler) {
@@ -143,10 +149,10 @@ export class Connection implements ReceiverSink {
     return this._state;
   }
   get closeSent(): boolean {
-    return this._closeSent;
+    return (this.flags & CLOSE_SENT) !== 0;
   }
   get closeReceived(): boolean {
-    return this._closeReceived;
+    return (this.flags & CLOSE_RECEIVED) !== 0;
   }
   /**
    * The code to report when the connection is over: the peer's (1005 if its close frame had
@@ -187,7 +193,7 @@ export class Connection implements ReceiverSink {
     this.receiver.stop();
     this._state = ConnectionState.Closed;
     // The server closes TCP after the closing handshake (RFC 6455 §7.1.1); answer an EOF with ours.
-    if (this.config.role === 'server') this.eofWanted = true;
+    if (this.config.role === 'server') this.flags |= EOF_WANTED;
   }
 
   /** Stops delivering events after the current one; later input is held. */
@@ -223,7 +229,7 @@ export class Connection implements ReceiverSink {
     if (opcode !== Opcode.Text && opcode !== Opcode.Binary) {
       throw new UsageError(ErrorCode.InvalidArgument, 'a data frame is Text or Binary');
     }
-    if (rsv1 && this.fragmenting) {
+    if (rsv1 && (this.flags & FRAGMENTING) !== 0) {
       throw new UsageError(
         ErrorCode.InvalidArgument,
         'RSV1 is set on the first frame of a message only',
@@ -235,7 +241,7 @@ export class Connection implements ReceiverSink {
   /** Queues bytes that already are complete frames (prepared once for many connections). */
   sendPreparedFrame(frame: Buffer): void {
     this.checkCanSend();
-    if (this.fragmenting) {
+    if ((this.flags & FRAGMENTING) !== 0) {
       throw new UsageError(ErrorCode.InvalidState, 'a fragmented message is being sent');
     }
     this.writer.writeRaw(frame);
@@ -255,7 +261,7 @@ export class Connection implements ReceiverSink {
    */
   sendClose(code?: number, reason?: string | Uint8Array): void {
     const payload = encodeClosePayload(code, reason);
-    if (this._closeSent || this._state === ConnectionState.Closed) return;
+    if ((this.flags & CLOSE_SENT) !== 0 || this._state === ConnectionState.Closed) return;
     this.writeClose(payload);
   }
 
@@ -266,12 +272,12 @@ export class Connection implements ReceiverSink {
    */
   failConnection(code: number, reason = ''): void {
     const payload = encodeClosePayload(code, truncateUtf8(reason, MAX_CLOSE_REASON_BYTES));
-    if (this._state === ConnectionState.Closed || this._failed) return;
-    this._failed = true;
+    if (this._state === ConnectionState.Closed || (this.flags & FAILED) !== 0) return;
+    this.flags |= FAILED;
     this.receiver.stop();
-    if (!this._closeReceived) this._closeCode = code;
-    if (!this._closeSent) this.writeClose(payload);
-    if (this.config.role === 'server') this.eofWanted = true;
+    if ((this.flags & CLOSE_RECEIVED) === 0) this._closeCode = code;
+    if ((this.flags & CLOSE_SENT) === 0) this.writeClose(payload);
+    if (this.config.role === 'server') this.flags |= EOF_WANTED;
   }
 
   /** Drops the connection without a closing handshake (the binding destroys the transport). */
@@ -288,8 +294,8 @@ export class Connection implements ReceiverSink {
 
   /** True once, when the transport should be half-closed after writing `dataToSend()`. */
   eofToSend(): boolean {
-    if (this.eofWanted && !this.eofTaken) {
-      this.eofTaken = true;
+    if ((this.flags & (EOF_WANTED | EOF_TAKEN)) === EOF_WANTED) {
+      this.flags |= EOF_TAKEN;
       return true;
     }
     return false;
@@ -312,7 +318,7 @@ export class Connection implements ReceiverSink {
   onControlFrame(opcode: number, payload: Buffer): void {
     if (opcode === Opcode.Ping) {
       // RFC 6455 §5.5.2: answer with a pong carrying the same payload, unless closing.
-      if (this.config.autoPong && !this._closeSent)
+      if (this.config.autoPong && (this.flags & CLOSE_SENT) === 0)
         this.writer.writeFrame(Opcode.Pong, true, false, payload);
       this.handler.onPing(payload);
     } else if (opcode === Opcode.Pong) {
@@ -338,20 +344,20 @@ export class Connection implements ReceiverSink {
     }
     // RFC 6455 §5.5.1: after a close frame, the peer sends nothing more; discard what follows.
     this.receiver.stop();
-    this._closeReceived = true;
+    this.flags |= CLOSE_RECEIVED;
     this._closeCode = parsed.code;
     // A copy: a view would keep the whole read buffer alive as long as the connection.
     this._closeReason = parsed.reason.length === 0 ? EMPTY : Buffer.from(parsed.reason);
     // Echo the code and reason (RFC 6455 §5.5.1), as ws and python-websockets do.
-    if (!this._closeSent) this.writeClose(payload);
+    if ((this.flags & CLOSE_SENT) === 0) this.writeClose(payload);
     this._state = ConnectionState.Closing;
-    if (this.config.role === 'server') this.eofWanted = true;
+    if (this.config.role === 'server') this.flags |= EOF_WANTED;
     this.handler.onClose(parsed.code, this._closeReason);
   }
 
   private writeClose(payload: Buffer): void {
     this.writer.writeFrame(Opcode.Close, true, false, payload);
-    this._closeSent = true;
+    this.flags |= CLOSE_SENT;
     if (this._state === ConnectionState.Open) this._state = ConnectionState.Closing;
   }
 
@@ -369,14 +375,15 @@ export class Connection implements ReceiverSink {
 
   private dataOpcode(opcode: number, fin: boolean): number {
     this.checkCanSend();
-    const actual = this.fragmenting ? Opcode.Continuation : opcode;
-    this.fragmenting = !fin;
+    const actual = (this.flags & FRAGMENTING) !== 0 ? Opcode.Continuation : opcode;
+    if (fin) this.flags &= ~FRAGMENTING;
+    else this.flags |= FRAGMENTING;
     return actual;
   }
 
   private checkCanSend(): void {
     // RFC 6455 §5.5.1: nothing may be sent after a close frame.
-    if (this._closeSent || this._state === ConnectionState.Closed) {
+    if ((this.flags & CLOSE_SENT) !== 0 || this._state === ConnectionState.Closed) {
       throw new UsageError(ErrorCode.InvalidState, 'the connection is closing or closed');
     }
   }

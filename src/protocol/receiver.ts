@@ -34,6 +34,19 @@ const STOPPED = 2;
 const EMPTY = Buffer.alloc(0);
 const TWO_32 = 0x100000000;
 
+// Receiver bits (one field: an idle connection should cost little).
+const ALLOW_RSV1 = 1;
+/** The frame being read is the last of its message. */
+const FIN = 2;
+const MASKED = 4;
+/** A data message is being assembled. */
+const IN_MESSAGE = 8;
+const BINARY = 16;
+const COMPRESSED = 32;
+const PAUSED = 64;
+/** A `process` loop is running (handlers may re-enter `receive`/`resume`). */
+const PROCESSING = 128;
+
 /**
  * The incremental frame parser and message assembler (RFC 6455 §5, §6.2). It accepts the byte
  * stream in any split: a header cut anywhere, a payload over many reads, many frames in one
@@ -49,38 +62,32 @@ export class Receiver {
   private readonly sink: ReceiverSink;
   /** Shared by every connection with the same settings. */
   private readonly options: ReceiverOptions;
-  /** RSV1 marks compressed messages once an extension such as permessage-deflate is agreed. */
-  allowRsv1 = false;
+  /** Bits: ALLOW_RSV1, FIN, MASKED, IN_MESSAGE, BINARY, COMPRESSED, PAUSED, PROCESSING. */
+  private bits = 0;
 
   private state = HEADER;
-  /** A header that arrived cut: its bytes so far (allocated on first need). */
-  private partial: Buffer | undefined;
+  /**
+   * Allocated on first need: bytes 0-13 gather a header that arrived cut, bytes 14-17 keep the
+   * masking key of a frame whose payload goes on in a later read.
+   */
+  private scratch: Buffer | undefined;
   private partialLength = 0;
 
   // The frame being read.
-  private fin = false;
   private opcode = 0;
-  private masked = false;
-  /** Where the current frame's masking key is: in a read, in `partial`, or copied to `keyCopy`. */
+  /** Where the current frame's masking key is: in a read, or in `scratch`. */
   private keySource: Uint8Array | undefined;
   private keyOffset = 0;
-  private keyCopy: Buffer | undefined;
   private frameLength = 0;
   private frameReceived = 0;
   private control: Buffer | undefined;
 
   // The message being assembled (data frames).
-  private inMessage = false;
-  private binary = false;
-  private compressed = false;
   private messageLength = 0;
   private fragments = 0;
   private assembled: PayloadAccumulator | undefined;
   private utf8: Utf8Validator | undefined;
 
-  private paused = false;
-  /** A `process` loop is running (handlers may re-enter `receive`/`resume`). */
-  private processing = false;
   private pending: Buffer[] | undefined;
 
   constructor(sink: ReceiverSink, options: ReceiverOptions) {
@@ -93,7 +100,16 @@ export class Receiver {
   }
 
   get isPaused(): boolean {
-    return this.paused;
+    return (this.bits & PAUSED) !== 0;
+  }
+
+  /** RSV1 marks compressed messages once an extension such as permessage-deflate is agreed. */
+  get allowRsv1(): boolean {
+    return (this.bits & ALLOW_RSV1) !== 0;
+  }
+  set allowRsv1(allow: boolean) {
+    if (allow) this.bits |= ALLOW_RSV1;
+    else this.bits &= ~ALLOW_RSV1;
   }
 
   /** Bytes held for a message not complete yet, plus input held while paused. */
@@ -107,18 +123,23 @@ export class Receiver {
   receive(chunk: Buffer, borrowed = false): void {
     if (this.state === STOPPED || chunk.length === 0) return;
     // Input that arrives while paused, or from inside a handler, queues behind what is held.
-    if (this.processing || this.paused || (this.pending !== undefined && this.pending.length > 0)) {
+    if (
+      (this.bits & (PROCESSING | PAUSED)) !== 0 ||
+      (this.pending !== undefined && this.pending.length > 0)
+    ) {
       this.hold(borrowed ? Buffer.from(chunk) : chunk);
-      if (!this.processing && !this.paused) this.drainPending();
+      if ((this.bits & (PROCESSING | PAUSED)) === 0) this.drainPending();
       return;
     }
-    this.processing = true;
+    this.bits |= PROCESSING;
     try {
       this.process(chunk, 0, borrowed);
     } finally {
-      this.processing = false;
+      this.bits &= ~PROCESSING;
     }
-    if (this.pending !== undefined && this.pending.length > 0 && !this.paused) this.drainPending();
+    if (this.pending !== undefined && this.pending.length > 0 && (this.bits & PAUSED) === 0) {
+      this.drainPending();
+    }
   }
 
   /** Discards everything from now on (after a close frame, a fault, or EOF). */
@@ -133,14 +154,14 @@ export class Receiver {
 
   /** Stops delivering after the current event; later input is held until `resume`. */
   pause(): void {
-    this.paused = true;
+    this.bits |= PAUSED;
   }
 
   resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
+    if ((this.bits & PAUSED) === 0) return;
+    this.bits &= ~PAUSED;
     // Resumed from inside a handler: the loop already running carries on.
-    if (!this.processing) this.drainPending();
+    if ((this.bits & PROCESSING) === 0) this.drainPending();
   }
 
   private hold(chunk: Buffer, first = false): void {
@@ -150,19 +171,19 @@ export class Receiver {
   }
 
   private drainPending(): void {
-    this.processing = true;
+    this.bits |= PROCESSING;
     try {
       const pending = this.pending;
       while (
         pending !== undefined &&
         pending.length > 0 &&
-        !this.paused &&
+        (this.bits & PAUSED) === 0 &&
         this.state !== STOPPED
       ) {
         this.process(pending.shift()!, 0, false);
       }
     } finally {
-      this.processing = false;
+      this.bits &= ~PROCESSING;
     }
   }
 
@@ -182,7 +203,7 @@ export class Receiver {
       } else {
         return;
       }
-      if (this.paused && pos < end && !this.stopped) {
+      if ((this.bits & PAUSED) !== 0 && pos < end && !this.stopped) {
         const rest = chunk.subarray(pos);
         this.hold(borrowed ? Buffer.from(rest) : rest, true);
         break;
@@ -193,8 +214,8 @@ export class Receiver {
 
   /** Accumulates a header that is cut between reads; parses it once whole. */
   private collectHeader(chunk: Buffer, pos: number): number {
-    this.partial ??= Buffer.allocUnsafe(14);
-    const partial = this.partial;
+    this.scratch ??= Buffer.allocUnsafe(18);
+    const partial = this.scratch;
     while (pos < chunk.length) {
       partial[this.partialLength++] = chunk[pos++]!;
       if (this.partialLength >= 2 && this.partialLength === headerSizeFromPrefix(partial[1]!)) {
@@ -283,7 +304,7 @@ export class Receiver {
       }
       if (opcode === Opcode.Continuation) {
         // RFC 6455 §5.4: a continuation frame only continues a message.
-        if (!this.inMessage) {
+        if ((this.bits & IN_MESSAGE) === 0) {
           return this.fail(
             protocolError(
               ErrorCode.UnexpectedContinuation,
@@ -298,7 +319,7 @@ export class Receiver {
           );
         }
       } else {
-        if (this.inMessage) {
+        if ((this.bits & IN_MESSAGE) !== 0) {
           return this.fail(
             protocolError(
               ErrorCode.ExpectedContinuation,
@@ -306,12 +327,14 @@ export class Receiver {
             ),
           );
         }
-        if (rsv1 && !this.allowRsv1) {
+        if (rsv1 && (this.bits & ALLOW_RSV1) === 0) {
           return this.fail(protocolError(ErrorCode.UnexpectedRsv1, 'RSV1 must be clear'));
         }
-        this.inMessage = true;
-        this.binary = opcode === Opcode.Binary;
-        this.compressed = rsv1;
+        this.bits =
+          (this.bits & ~(BINARY | COMPRESSED)) |
+          IN_MESSAGE |
+          (opcode === Opcode.Binary ? BINARY : 0) |
+          (rsv1 ? COMPRESSED : 0);
         this.messageLength = 0;
         this.fragments = 0;
       }
@@ -333,9 +356,8 @@ export class Receiver {
       this.messageLength += length;
     }
 
-    this.fin = fin;
+    this.bits = (this.bits & ~(FIN | MASKED)) | (fin ? FIN : 0) | (masked ? MASKED : 0);
     this.opcode = opcode;
-    this.masked = masked;
     this.frameLength = length;
     this.frameReceived = 0;
     if (length === 0) {
@@ -351,7 +373,7 @@ export class Receiver {
     const avail = chunk.length - pos;
     const n = Math.min(avail, want);
     const end = pos + n;
-    if (this.masked)
+    if ((this.bits & MASKED) !== 0)
       applyMask(chunk, pos, end, this.keySource!, this.keyOffset, this.frameReceived);
     const piece = chunk.subarray(pos, end);
 
@@ -373,11 +395,11 @@ export class Receiver {
 
     // The common case: a whole single-frame message in this read, delivered without a copy
     // (unless the read buffer is borrowed).
-    if (n === this.frameLength && this.fin && this.fragments === 1) {
+    if (n === this.frameLength && (this.bits & FIN) !== 0 && this.fragments === 1) {
       this.endFrame(borrowed ? Buffer.from(piece) : piece);
       return end;
     }
-    if (!this.binary && !this.compressed && !this.options.skipUtf8Validation) {
+    if ((this.bits & (BINARY | COMPRESSED)) === 0 && !this.options.skipUtf8Validation) {
       this.utf8 ??= new Utf8Validator();
       if (!this.utf8.write(piece)) {
         this.failUtf8();
@@ -385,7 +407,7 @@ export class Receiver {
       }
     }
     if (this.assembled === undefined) this.assembled = new PayloadAccumulator();
-    if (this.frameReceived === 0 && this.fin && this.fragments === 1) {
+    if (this.frameReceived === 0 && (this.bits & FIN) !== 0 && this.fragments === 1) {
       this.assembled.expect(this.frameLength);
     }
     this.assembled.push(piece, borrowed);
@@ -397,10 +419,10 @@ export class Receiver {
   /** The frame goes on in a later read: keep its masking key, not the read that holds it. */
   private saveKey(chunk: Buffer): void {
     if (this.state !== PAYLOAD || this.keySource !== chunk) return;
-    this.keyCopy ??= Buffer.allocUnsafe(4);
-    this.keyCopy.set(chunk.subarray(this.keyOffset, this.keyOffset + 4));
-    this.keySource = this.keyCopy;
-    this.keyOffset = 0;
+    this.scratch ??= Buffer.allocUnsafe(18);
+    this.scratch.set(chunk.subarray(this.keyOffset, this.keyOffset + 4), 14);
+    this.keySource = this.scratch;
+    this.keyOffset = 14;
   }
 
   /**
@@ -415,16 +437,19 @@ export class Receiver {
       this.sink.onControlFrame(opcode, payload!);
       return;
     }
-    const textCheck = !this.binary && !this.compressed && !this.options.skipUtf8Validation;
+    const bits = this.bits;
+    const binary = (bits & BINARY) !== 0;
+    const compressed = (bits & COMPRESSED) !== 0;
+    const textCheck = !binary && !compressed && !this.options.skipUtf8Validation;
     if (payload !== undefined) {
-      if (this.fragments === 1 && this.fin) {
+      if (this.fragments === 1 && (bits & FIN) !== 0) {
         // Single-frame message: one native UTF-8 check over all of it.
         if (textCheck && !isUtf8(payload)) {
           this.failUtf8();
           return;
         }
-        this.inMessage = false;
-        this.sink.onMessage(payload, this.binary, this.compressed);
+        this.bits &= ~IN_MESSAGE;
+        this.sink.onMessage(payload, binary, compressed);
         return;
       }
       if (textCheck) {
@@ -437,7 +462,7 @@ export class Receiver {
       this.assembled ??= new PayloadAccumulator();
       this.assembled.push(payload, false);
     }
-    if (!this.fin) return;
+    if ((bits & FIN) === 0) return;
     if (textCheck && this.utf8 !== undefined) {
       if (!this.utf8.complete) {
         this.failUtf8();
@@ -445,9 +470,9 @@ export class Receiver {
       }
       this.utf8.reset();
     }
-    this.inMessage = false;
+    this.bits &= ~IN_MESSAGE;
     const data = this.assembled === undefined ? EMPTY : this.assembled.take();
-    this.sink.onMessage(data, this.binary, this.compressed);
+    this.sink.onMessage(data, binary, compressed);
   }
 
   private failUtf8(): void {

@@ -524,3 +524,37 @@ describe('buildRejectResponse', () => {
     assertThrowsCode(() => buildRejectResponse(400, { headers: { 'X A': 'a' } }));
   });
 });
+
+describe('upgrade requests with a body', () => {
+  const base = {
+    method: 'GET',
+    httpVersion: '1.1',
+    headers: {
+      host: 'example.com',
+      upgrade: 'websocket',
+      connection: 'Upgrade',
+      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      'sec-websocket-version': '13',
+    },
+  };
+
+  it('refuses Transfer-Encoding and a non-zero Content-Length (request smuggling)', () => {
+    for (const extra of [
+      { 'transfer-encoding': 'chunked' },
+      { 'content-length': '5' },
+      { 'content-length': '0, 5' },
+    ]) {
+      const result = validateUpgradeRequest({ ...base, headers: { ...base.headers, ...extra } });
+      assert.equal(result.ok, false, JSON.stringify(extra));
+      assert.equal((result as { status: number }).status, 400);
+    }
+  });
+
+  it('accepts Content-Length: 0', () => {
+    const result = validateUpgradeRequest({
+      ...base,
+      headers: { ...base.headers, 'content-length': '0' },
+    });
+    assert.equal(result.ok, true);
+  });
+});
