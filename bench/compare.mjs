@@ -39,6 +39,7 @@ const USAGE = `Usage: node bench/compare.mjs [options]     (npm run bench -- [op
   --generators LIST  wsload, tsws (default: both; wsload is skipped when it is not found)
   --port N           the port every server listens on (default 9330)
   --mem-conns N      connections for the memory figure (default 10000)
+  --mem-settle MS    idle time before the memory is measured (default 5000)
   --hs-conns N       handshake attempts in flight (default 50)
   --wsload PATH      the wsload binary (default: $WSLOAD, ../shared/tools/wsload/wsload, PATH,
                      or built from ../shared/tools/wsload/wsload.c into .tmp/)
@@ -59,6 +60,7 @@ const { values: opt } = parseArgs({
     generators: { type: 'string', default: 'wsload,tsws' },
     port: { type: 'string', default: '9330' },
     'mem-conns': { type: 'string', default: '10000' },
+    'mem-settle': { type: 'string', default: '5000' },
     'hs-conns': { type: 'string', default: '50' },
     wsload: { type: 'string' },
     out: { type: 'string', default: path.join(ROOT, 'bench', 'results') },
@@ -107,12 +109,13 @@ const WARMUP = secondsOption('warmup', 0);
 const PORT = intOption('port', 1);
 if (PORT > 65535) usageError('--port takes 1-65535');
 let MEM_CONNS = intOption('mem-conns', 1);
+const MEM_SETTLE_MS = intOption('mem-settle', 0);
 const HS_CONNS = intOption('hs-conns', 1);
 if (opt.only === undefined) opt.only = DEFAULT_FIGURES.join(',');
 const ONLY = new Set(
   listOption('only', ALL_FIGURES, { '16b': '16', '1kb': '1k', '64kb': '64k', '1mb': '1m' }),
 );
-const SERVER_KEYS = listOption('servers', ['tsws', 'ws', 'ws-bufferutil', 'tcp'], {
+const SERVER_KEYS = listOption('servers', ['tsws', 'ws', 'ws-bufferutil', 'tcp', 'uv'], {
   'ws+bufferutil': 'ws-bufferutil',
   ceiling: 'tcp',
 });
@@ -131,8 +134,9 @@ const SERVERS = {
     env: { WS_NO_BUFFER_UTIL: undefined },
   },
   tcp: { label: 'ceiling (net)', file: 'bench/servers/tcp-echo.mjs', env: {}, raw: true },
+  uv: { label: 'ceiling (libuv)', file: 'bench/servers/uv-echo.mjs', env: {}, raw: true },
 };
-const COLUMNS = ['tsws', 'ws', 'ws-bufferutil', 'tcp'];
+const COLUMNS = ['tsws', 'ws', 'ws-bufferutil', 'tcp', 'uv'];
 
 /** Echo throughput figures: the load and the metric reported. */
 const THROUGHPUT = [
@@ -778,7 +782,9 @@ async function memoryRun(key) {
         `opened ${ready.open} of ${MEM_CONNS} connections, ${ready.errors} errors`,
       );
     }
-    await sleep(1000);
+    // Idle means idle: let the server settle (V8 returns the pages the handshake burst grew)
+    // before measuring, the same for every server.
+    await sleep(MEM_SETTLE_MS);
     const after = await memoryReport(server);
     checkServer(server);
     if (after.connections < MEM_CONNS) {
@@ -908,12 +914,14 @@ function markdown(machine) {
       '(latency, memory), a ratio under 1 favours tsws; elsewhere a ratio over 1 does.',
     '',
   );
-  out.push('| figure | better | generator | tsws/ws | tsws/ws+bufferutil | tsws/ceiling |');
-  out.push('|---|---|---|--:|--:|--:|');
+  out.push(
+    '| figure | better | generator | tsws/ws | tsws/ws+bufferutil | tsws/ceiling (net) | tsws/ceiling (libuv) |',
+  );
+  out.push('|---|---|---|--:|--:|--:|--:|');
   for (const r of rows.values()) {
     const t = r.cells.tsws;
     out.push(
-      `| ${r.figure} | ${r.better} | ${r.generator} | ${ratio(t, r.cells.ws)} | ${ratio(t, r.cells['ws-bufferutil'])} | ${ratio(t, r.cells.tcp)} |`,
+      `| ${r.figure} | ${r.better} | ${r.generator} | ${ratio(t, r.cells.ws)} | ${ratio(t, r.cells['ws-bufferutil'])} | ${ratio(t, r.cells.tcp)} | ${ratio(t, r.cells.uv)} |`,
     );
   }
   const cpuRows = [...rows.values()].filter((r) => !r.key.startsWith('mem'));
