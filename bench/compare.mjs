@@ -35,7 +35,7 @@ const USAGE = `Usage: node bench/compare.mjs [options]     (npm run bench -- [op
                        hs                 handshakes per second (--hs-conns attempts in flight)
                        client             client side: tsws bench vs ws-bench, 16 B
                        client-64k         client side at 64 KiB (masking-bound; not by default)
-  --servers LIST     tsws, ws, ws-bufferutil, tcp (default: all four; "ws+bufferutil" works too)
+  --servers LIST     tsws, ws, ws-bufferutil, tcp, uv (default: all five; "ws+bufferutil" works too)
   --generators LIST  wsload, tsws (default: both; wsload is skipped when it is not found)
   --port N           the port every server listens on (default 9330)
   --mem-conns N      connections for the memory figure (default 10000)
@@ -56,7 +56,7 @@ const { values: opt } = parseArgs({
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '2' },
     only: { type: 'string' },
-    servers: { type: 'string', default: 'tsws,ws,ws-bufferutil,tcp' },
+    servers: { type: 'string', default: 'tsws,ws,ws-bufferutil,tcp,uv' },
     generators: { type: 'string', default: 'wsload,tsws' },
     port: { type: 'string', default: '9330' },
     'mem-conns': { type: 'string', default: '10000' },
