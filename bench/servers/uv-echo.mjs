@@ -9,7 +9,6 @@ import { failed, HOST, ready, serverArgs } from './common.mjs';
 const { TCP, constants } = process.binding('tcp_wrap');
 const { WriteWrap, streamBaseState, kReadBytesOrError, kArrayBufferOffset, kLastWriteWasAsync } =
   process.binding('stream_wrap');
-const UV_EOF = process.binding('uv').UV_EOF;
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 let connections = 0;
 

@@ -169,6 +169,11 @@ export class WebSocket
     return this._conn?.closeSent === true && this._conn.closeReceived;
   }
 
+  /** @internal The peer's close frame arrived (else the close code is 1006, RFC 6455 §7.1.5). */
+  get _closeFrameReceived(): boolean {
+    return this._conn?.closeReceived === true;
+  }
+
   get isPaused(): boolean {
     return this._conn?.isPaused ?? false;
   }
