@@ -6,8 +6,9 @@ import { connect, ExitStatus } from './connect.js';
 import { startEchoServer } from './serve.js';
 
 const USAGE = `Usage:
-  tsws serve [--port 8080] [--host HOST]
+  tsws serve [--port 8080] [--host HOST] [--deflate]
       An echo server on every path, and the demo page at http://HOST:PORT/
+      --deflate accepts permessage-deflate (compression) offers.
   tsws connect <url> [--header "Name: value"]... [--protocol NAME]... [--execute MSG] [--wait MS]
       An interactive client: each line typed is sent, each message received is printed.
       --execute sends MSG, prints the answer and closes. Exit status: 0 after a normal close
@@ -50,6 +51,7 @@ async function serveCommand(args: string[]): Promise<number> {
     options: {
       port: { type: 'string', short: 'p', default: '8080' },
       host: { type: 'string' },
+      deflate: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -57,7 +59,11 @@ async function serveCommand(args: string[]): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new UsageFault(`invalid port: ${values.port}`);
   }
-  const server = await startEchoServer({ port, host: values.host });
+  const server = await startEchoServer({
+    port,
+    host: values.host,
+    settings: { perMessageDeflate: values.deflate },
+  });
   const shown =
     values.host && values.host !== '0.0.0.0' && values.host !== '::' ? values.host : 'localhost';
   const hostPart = shown.includes(':') ? `[${shown}]` : shown;

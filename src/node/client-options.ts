@@ -1,4 +1,5 @@
 import type { RequestOptions } from 'node:https';
+import type { PerMessageDeflateOptions } from '../extensions/index.js';
 import type { ConnectionSettings } from './options.js';
 
 /**
@@ -22,4 +23,9 @@ export interface ClientOptions
   followRedirects?: boolean;
   /** Most redirects followed. Default 10. */
   maxRedirects?: number;
+  /**
+   * permessage-deflate (RFC 7692): offered by default, as browsers do
+   * (`permessage-deflate; client_max_window_bits`); `false` offers nothing.
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
 }

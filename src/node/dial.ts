@@ -5,7 +5,14 @@ import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import {
+  acceptServerResponse,
+  clientOffer,
+  PerMessageDeflate,
+  resolveDeflateOptions,
+} from '../extensions/index.js';
+import {
   createClientHandshake,
+  formatExtensionHeader,
   HandshakeError,
   parseWebSocketUrl,
   validateServerResponse,
@@ -54,9 +61,17 @@ function start(
     autoPong: _autoPong,
     closeTimeout: _closeTimeout,
     heartbeat: _heartbeat,
+    perMessageDeflate,
     ...requestOptions
   } = options;
-  const { key, headers } = createClientHandshake({ protocols, headers: extraHeaders, origin });
+  const deflateOptions =
+    perMessageDeflate === false ? undefined : resolveDeflateOptions(perMessageDeflate ?? true);
+  const { key, headers } = createClientHandshake({
+    protocols,
+    headers: extraHeaders,
+    origin,
+    extensions: deflateOptions === undefined ? undefined : clientOffer(deflateOptions),
+  });
   const request = target.secure ? https.request : http.request;
   const req = request({
     ...requestOptions,
@@ -132,17 +147,36 @@ function start(
     }
     const result = validateServerResponse(
       { statusCode: res.statusCode ?? 0, headers: res.headers },
-      { key, protocols, extensionsOffered: false },
+      { key, protocols, extensionsOffered: deflateOptions !== undefined },
     );
     if (result instanceof HandshakeError) {
       socket.destroy();
       fail(result);
       return;
     }
+    // RFC 7692 §7.1: what the server accepted must fit what was offered.
+    let deflate: PerMessageDeflate | undefined;
+    if (deflateOptions !== undefined) {
+      const params = acceptServerResponse(result.extensions, deflateOptions);
+      if (params instanceof HandshakeError) {
+        socket.destroy();
+        fail(params);
+        return;
+      }
+      if (params !== undefined) {
+        deflate = new PerMessageDeflate(
+          params,
+          'client',
+          deflateOptions,
+          settings.connection.maxPayload,
+        );
+        ws._extensions = formatExtensionHeader(result.extensions);
+      }
+    }
     settled = true;
     ws._abortHandshake = undefined;
     ws._protocol = result.protocol;
-    ws._setSocket(socket, head, settings);
+    ws._setSocket(socket, head, settings, deflate);
     ws.emit('open');
   });
   req.end();

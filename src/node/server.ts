@@ -4,10 +4,19 @@ import type * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
+  negotiateServer,
+  PerMessageDeflate,
+  type PerMessageDeflateOptions,
+  type ResolvedDeflateOptions,
+  resolveDeflateOptions,
+  zlibLimiter,
+} from '../extensions/index.js';
+import {
   buildAcceptResponse,
   buildRejectResponse,
   HandshakeError,
   hasToken,
+  type ValidUpgrade,
   validateUpgradeRequest,
 } from '../handshake/index.js';
 import { CloseCode } from '../protocol/index.js';
@@ -66,6 +75,11 @@ export interface ServerOptions extends ConnectionSettings {
   handshakeTimeout?: number;
   /** With the fast path: largest request head, in bytes (431 beyond). Default 16 KiB, as Node's. */
   maxHeaderSize?: number;
+  /**
+   * permessage-deflate (RFC 7692): off by default (compression costs CPU and memory per
+   * connection; see the README for the cost of each setting). `true` or options turn it on.
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Keep the set of open connections in `clients`. Default true. */
   clientTracking?: boolean;
 }
@@ -99,6 +113,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   private readonly _ownsServer: boolean;
   private readonly _detach: (() => void) | undefined;
   private readonly _settings: BindingSettings;
+  private readonly _deflateOptions: ResolvedDeflateOptions | undefined;
   private _state = RUNNING;
   private _closeCallbacks: ((error?: Error) => void)[] = [];
 
@@ -115,6 +130,10 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       );
     }
     this._settings = bindingSettings('server', options);
+    if (options.perMessageDeflate) {
+      this._deflateOptions = resolveDeflateOptions(options.perMessageDeflate);
+      zlibLimiter.setConcurrency(this._deflateOptions.concurrencyLimit);
+    }
     this.options = { clientTracking: true, ...options };
     this.clients = this.options.clientTracking ? new Set() : undefined;
     if (options.port !== undefined && options.fastPath !== false && libuv !== undefined) {
@@ -292,7 +311,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       return;
     }
     const complete = (data: unknown) =>
-      this._completeUpgrade(req, socket, head, valid.key, valid.protocols, data, callback);
+      this._completeUpgrade(req, socket, head, valid, data, callback);
     const { verifyClient, authenticate } = this.options;
     const afterVerify = () => {
       if (authenticate === undefined) {
@@ -340,8 +359,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     req: http.IncomingMessage,
     socket: UpgradeSocket,
     head: Buffer,
-    key: string,
-    offered: string[],
+    upgrade: ValidUpgrade,
     data: unknown,
     callback: (ws: WebSocket, req: http.IncomingMessage) => void,
   ): void {
@@ -357,6 +375,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       this._refuse(socket, 503);
       return;
     }
+    const offered = upgrade.protocols;
     let protocol: string | undefined;
     if (offered.length > 0) {
       let chosen: string | false | undefined;
@@ -373,7 +392,24 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       }
       if (typeof chosen === 'string') protocol = chosen;
     }
-    let response = buildAcceptResponse({ key, protocol });
+    // RFC 7692: the first acceptable permessage-deflate offer, if compression is on.
+    let extensions = '';
+    let deflate: PerMessageDeflate | undefined;
+    const deflateOptions = this._deflateOptions;
+    if (deflateOptions !== undefined && upgrade.extensions.length > 0) {
+      const offers = upgrade.extensions.filter((offer) => offer.name === 'permessage-deflate');
+      const agreed = negotiateServer(offers, deflateOptions);
+      if (agreed !== undefined) {
+        extensions = agreed.response;
+        deflate = new PerMessageDeflate(
+          agreed.params,
+          'server',
+          deflateOptions,
+          this._settings.connection.maxPayload,
+        );
+      }
+    }
+    let response = buildAcceptResponse({ key: upgrade.key, protocol, extensions });
     if (this.listenerCount('headers') > 0) {
       const lines = response.slice(0, -4).split('\r\n');
       this.emit('headers', lines, req);
@@ -383,8 +419,9 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     const accepted = socket.accept(response, head);
     const ws = new WebSocket(null);
     ws._protocol = protocol ?? '';
+    ws._extensions = extensions;
     ws.data = data;
-    ws._attach(accepted.transport, accepted.head, this._settings);
+    ws._attach(accepted.transport, accepted.head, this._settings, deflate);
     if (this.clients !== undefined) {
       this.clients.add(ws);
       ws._owner = this;

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { PerMessageDeflate } from '../extensions/permessage-deflate/codec.js';
 import {
   CloseCode,
   Connection,
@@ -8,7 +9,9 @@ import {
   ConnectionState,
   ErrorCode,
   encodeClosePayload,
-  type PeerError,
+  isUtf8,
+  Opcode,
+  PeerError,
   UsageError,
 } from '../protocol/index.js';
 import type { ClientOptions } from './client-options.js';
@@ -104,6 +107,15 @@ export class WebSocket
   private _sendQueue: SendQueue | undefined;
   private _drainWaiters: (() => void)[] | undefined;
   private _afterCloseBytes = 0;
+  /** permessage-deflate, when agreed (RFC 7692). */
+  private _deflate: PerMessageDeflate | undefined;
+  /** The application paused reading (distinct from holding input while a message inflates). */
+  private _paused = false;
+  private _inflating = false;
+  /** A message sent in fragments: whether it is compressed (undefined: none in progress). */
+  private _fragmentsCompressed: boolean | undefined;
+  /** A compressed fragmented message has been started on the wire (its next frames have no RSV1). */
+  private _compressing = false;
   private _localReason: Buffer | undefined;
   /** @internal The server tracking this connection in its `clients`. */
   _owner: { _untrack(ws: WebSocket): void } | undefined;
@@ -175,7 +187,7 @@ export class WebSocket
   }
 
   get isPaused(): boolean {
-    return this._conn?.isPaused ?? false;
+    return this._paused;
   }
 
   /**
@@ -200,6 +212,10 @@ export class WebSocket
       return;
     }
     const payload = toPayload(data as Exclude<SendData, Blob | number>);
+    if (this._deflate !== undefined && this._compresses(payload, options?.compress, fin)) {
+      this._sendCompressed(payload, binary, fin, cb);
+      return;
+    }
     // No closure per message unless an asynchronous send holds the line.
     if (this._sendQueue?.busy) this._sendQueue.run(() => this._sendNow(payload, binary, fin, cb));
     else this._sendNow(payload, binary, fin, cb);
@@ -274,13 +290,20 @@ export class WebSocket
   /** Stops reading from the peer; events already parsed from the current read are held too. */
   pause(): void {
     if (this._conn === undefined) return;
+    this._paused = true;
     this._conn.pause();
     this._transport!.pause();
   }
 
   resume(): void {
-    const conn = this._conn;
-    if (conn === undefined) return;
+    if (this._conn === undefined) return;
+    this._paused = false;
+    if (!this._inflating) this._release();
+  }
+
+  /** Lets held input flow again (after a user pause, or once a message is inflated). */
+  private _release(): void {
+    const conn = this._conn!;
     this._inReceive = true;
     try {
       conn.resume();
@@ -294,15 +317,29 @@ export class WebSocket
   // ---- internals shared with the server and the dialer ----
 
   /** @internal Takes over a socket after a successful handshake. */
-  _setSocket(socket: Duplex, head: Buffer, settings: BindingSettings): void {
-    this._attach(new StreamTransport(socket), head, settings);
+  _setSocket(
+    socket: Duplex,
+    head: Buffer,
+    settings: BindingSettings,
+    deflate?: PerMessageDeflate,
+  ): void {
+    this._attach(new StreamTransport(socket), head, settings, deflate);
   }
 
   /** @internal Takes over a transport after a successful handshake. */
-  _attach(transport: Transport, head: Buffer, settings: BindingSettings): void {
+  _attach(
+    transport: Transport,
+    head: Buffer,
+    settings: BindingSettings,
+    deflate?: PerMessageDeflate,
+  ): void {
     this._transport = transport;
     this._settings = settings;
     this._conn = new Connection(settings.connection, new ConnectionEvents(this));
+    if (deflate !== undefined) {
+      this._deflate = deflate;
+      this._conn.allowRsv1 = true;
+    }
     this._readyState = OPEN;
     if (settings.heartbeat !== undefined) joinHeartbeat(this, settings.heartbeat);
     transport.start(this, head);
@@ -345,6 +382,46 @@ export class WebSocket
     this.emit('pong', data);
   }
 
+  /**
+   * @internal A compressed message: input is held (no later event overtakes it) while it is
+   * inflated, then it is checked and delivered.
+   */
+  _inflate(data: Buffer, isBinary: boolean): void {
+    const conn = this._conn!;
+    conn.pause();
+    this._transport!.pause();
+    this._inflating = true;
+    this._deflate!.decompress(data, (error, result) => {
+      this._inflating = false;
+      if (conn.state === ConnectionState.Closed) return;
+      if (error !== null) {
+        this._failLocally(error);
+        return;
+      }
+      const skipUtf8 = this._settings!.connection.skipUtf8Validation;
+      if (!isBinary && !skipUtf8 && !isUtf8(result!)) {
+        this._failLocally(
+          new PeerError(
+            ErrorCode.InvalidUtf8,
+            CloseCode.InvalidFramePayloadData,
+            'invalid UTF-8 in a text message',
+          ),
+        );
+        return;
+      }
+      this._emitMessage(result!, isBinary);
+      if (!this._paused && this._readyState !== CLOSED) this._release();
+    });
+  }
+
+  /** A peer fault found outside the protocol core (inflation): fail the connection with its code. */
+  private _failLocally(error: Error): void {
+    const code = error instanceof PeerError ? error.closeCode : CloseCode.InternalError;
+    this._conn!.failConnection(code, error.message);
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    this._flush();
+  }
+
   /** @internal */
   _emitMessage(data: Buffer, isBinary: boolean): void {
     const type = this._binaryType;
@@ -380,6 +457,7 @@ export class WebSocket
     const conn = this._conn!;
     conn.receiveEof();
     if (this._closeTimer !== undefined) clearTimeout(this._closeTimer);
+    this._deflate?.close();
     if (this._settings!.heartbeat !== undefined) leaveHeartbeat(this, this._settings!.heartbeat);
     const callbacks = this._callbacks;
     this._callbacks = undefined;
@@ -416,6 +494,56 @@ export class WebSocket
     else conn.sendText(payload, fin);
     if (cb !== undefined) this._addCallback(cb);
     this._scheduleFlush();
+  }
+
+  /** Whether this message (or fragment) goes compressed (RFC 7692 §6: a choice per message). */
+  private _compresses(
+    payload: string | Uint8Array,
+    compress: boolean | undefined,
+    fin: boolean,
+  ): boolean {
+    let compressed = this._fragmentsCompressed;
+    if (compressed === undefined) {
+      const deflate = this._deflate!;
+      const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+      compressed = compress !== false && deflate.canCompress && length >= deflate.threshold;
+    }
+    this._fragmentsCompressed = fin ? undefined : compressed;
+    return compressed;
+  }
+
+  /** Compresses, then sends, in order with every other send (zlib works asynchronously). */
+  private _sendCompressed(
+    payload: string | Uint8Array,
+    binary: boolean,
+    fin: boolean,
+    cb: Callback | undefined,
+  ): void {
+    const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
+    this._async(
+      cb,
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const first = !this._compressing;
+          this._compressing = !fin;
+          this._deflate!.compress(bytes, fin, (error, out) => {
+            if (error !== null) {
+              reject(error);
+              return;
+            }
+            const conn = this._conn!;
+            if (conn.state !== ConnectionState.Open) {
+              this._sendAfterClose(bytes.length, cb);
+            } else {
+              // RFC 7692 §6.1: RSV1 on the first frame of the message only.
+              conn.sendDataFrame(binary ? Opcode.Binary : Opcode.Text, out!, fin, first);
+              if (cb !== undefined) this._addCallback(cb);
+              this._scheduleFlush();
+            }
+            resolve();
+          });
+        }),
+    );
   }
 
   private _sendAfterClose(length: number, cb: Callback | undefined): void {
@@ -558,8 +686,9 @@ const ListenerStore_ = ListenerStore as unknown as new () => ListenerStore;
 /** The protocol core's events, forwarded to the WebSocket: one small object per connection. */
 class ConnectionEvents implements ConnectionHandler {
   constructor(private readonly ws: WebSocket) {}
-  onMessage(data: Buffer, isBinary: boolean): void {
-    this.ws._emitMessage(data, isBinary);
+  onMessage(data: Buffer, isBinary: boolean, compressed: boolean): void {
+    if (compressed) this.ws._inflate(data, isBinary);
+    else this.ws._emitMessage(data, isBinary);
   }
   onPing(data: Buffer): void {
     this.ws.emit('ping', data);

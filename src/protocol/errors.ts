@@ -45,6 +45,7 @@ export const ErrorCode = {
   MessageTooBig: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
   TooManyFragments: 'WS_ERR_TOO_MANY_FRAGMENTS',
   InvalidUtf8: 'WS_ERR_INVALID_UTF8',
+  InvalidCompressedData: 'WS_ERR_INVALID_COMPRESSED_DATA',
   InvalidCloseCode: 'WS_ERR_INVALID_CLOSE_CODE',
   InvalidClosePayload: 'WS_ERR_INVALID_CLOSE_PAYLOAD',
   // Local misuse.

@@ -1,0 +1,14 @@
+export { PerMessageDeflate } from './permessage-deflate/codec.js';
+export { Limiter, zlibLimiter } from './permessage-deflate/limiter.js';
+export {
+  acceptServerResponse,
+  clientOffer,
+  type DeflateParams,
+  negotiateServer,
+  PERMESSAGE_DEFLATE,
+} from './permessage-deflate/negotiation.js';
+export {
+  type PerMessageDeflateOptions,
+  type ResolvedDeflateOptions,
+  resolveDeflateOptions,
+} from './permessage-deflate/options.js';
