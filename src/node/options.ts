@@ -18,9 +18,35 @@ export interface ConnectionSettings {
    * Default `{ interval: 30000, maxMissed: 2 }`; `false` turns it off.
    */
   heartbeat?: HeartbeatOptions | false;
+  /**
+   * Most bytes of outgoing messages waiting for a peer that does not read (queued here and in
+   * the socket). Beyond it, `backpressurePolicy` applies. Default 64 MiB; `Infinity` for none.
+   */
+  maxBackpressure?: number;
+  /**
+   * What happens beyond `maxBackpressure`: `'close'` fails the connection with 1008 (default),
+   * `'drop-newest'` drops the message being sent, `'drop-oldest'` drops the oldest waiting
+   * messages first. Only whole messages are dropped (a `dropped` event reports each).
+   */
+  backpressurePolicy?: BackpressurePolicy;
+  /**
+   * Budgets for what the peer sends, per second, with bursts of up to one second's worth:
+   * beyond them the connection is failed with 1008. Default: none.
+   */
+  rateLimit?: RateLimit;
+}
+
+export type BackpressurePolicy = 'close' | 'drop-newest' | 'drop-oldest';
+
+export interface RateLimit {
+  /** Messages (and control frames) per second. */
+  messages?: number;
+  /** Payload bytes per second. */
+  bytes?: number;
 }
 
 export const DEFAULT_CLOSE_TIMEOUT = 30_000;
+export const DEFAULT_MAX_BACKPRESSURE = 64 * 1024 * 1024;
 
 export interface SendOptions {
   /** Send as binary (default: true unless the data is a string). */
@@ -29,7 +55,7 @@ export interface SendOptions {
   fin?: boolean;
   /** Accepted for ws compatibility: clients always mask, servers never do (RFC 6455 §5.1). */
   mask?: boolean;
-  /** Accepted for ws compatibility; compression comes with permessage-deflate. */
+  /** false: send this message uncompressed even if permessage-deflate was agreed. Default true. */
   compress?: boolean;
 }
 
@@ -43,6 +69,9 @@ export interface BindingSettings {
   readonly connection: ConnectionConfig;
   readonly closeTimeout: number;
   readonly heartbeat: HeartbeatOptions | undefined;
+  readonly maxBackpressure: number;
+  readonly backpressurePolicy: BackpressurePolicy;
+  readonly rateLimit: Readonly<Required<RateLimit>> | undefined;
 }
 
 export function bindingSettings(role: Role, settings: ConnectionSettings): BindingSettings {
@@ -61,5 +90,30 @@ export function bindingSettings(role: Role, settings: ConnectionSettings): Bindi
     }),
     closeTimeout,
     heartbeat: heartbeat === false ? undefined : validateHeartbeat(heartbeat),
+    maxBackpressure: positive(
+      'maxBackpressure',
+      settings.maxBackpressure ?? DEFAULT_MAX_BACKPRESSURE,
+    ),
+    backpressurePolicy: policy(settings.backpressurePolicy ?? 'close'),
+    rateLimit: rateLimit(settings.rateLimit),
   });
+}
+
+function positive(name: string, value: number): number {
+  if (!(value > 0)) throw new TypeError(`${name} must be a positive number`);
+  return value;
+}
+
+function policy(value: string): BackpressurePolicy {
+  if (value !== 'close' && value !== 'drop-newest' && value !== 'drop-oldest') {
+    throw new TypeError('backpressurePolicy must be "close", "drop-newest" or "drop-oldest"');
+  }
+  return value;
+}
+
+function rateLimit(limit: RateLimit | undefined): Readonly<Required<RateLimit>> | undefined {
+  if (limit === undefined) return undefined;
+  const messages = positive('rateLimit.messages', limit.messages ?? Number.POSITIVE_INFINITY);
+  const bytes = positive('rateLimit.bytes', limit.bytes ?? Number.POSITIVE_INFINITY);
+  return Object.freeze({ messages, bytes });
 }

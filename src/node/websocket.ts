@@ -19,8 +19,15 @@ import { closedError, toArrayBuffer, toPayload } from './data.js';
 import { dial } from './dial.js';
 import { type EventHandler, type EventTargetMethods, installEventTarget } from './event-target.js';
 import { type HeartbeatMember, joinHeartbeat, leaveHeartbeat } from './heartbeat.js';
-import type { BinaryType, BindingSettings, SendData, SendOptions } from './options.js';
-import { SendQueue } from './send-queue.js';
+import { MessageIterator } from './message-iterator.js';
+import type {
+  BackpressurePolicy,
+  BinaryType,
+  BindingSettings,
+  SendData,
+  SendOptions,
+} from './options.js';
+import { type Callback, type DroppedMessage, HOLD_AT, Outbox, type OutboxHost } from './outbox.js';
 import { StreamTransport } from './stream-transport.js';
 import type { Transport, TransportSink } from './transport.js';
 
@@ -31,7 +38,16 @@ const CLOSED = 3;
 const EMPTY = Buffer.alloc(0);
 const MAX_CONTROL_PAYLOAD = 125;
 
-type Callback = (error?: Error | null) => void;
+// WebSocket state bits (one field: an idle connection should cost little).
+/** A frame arrived since the last heartbeat sweep. */
+const ALIVE = 1;
+const FLUSH_SCHEDULED = 2;
+/** Inside `receiveData`: sends are flushed once at its end. */
+const IN_RECEIVE = 4;
+/** The application paused reading. */
+const PAUSED = 8;
+/** Input is held while a compressed message inflates. */
+const INFLATING = 16;
 
 /** A received binary message, per `binaryType`: a Buffer, an ArrayBuffer, or a list of Buffers. */
 export type RawData = Buffer | ArrayBuffer | Buffer[];
@@ -47,6 +63,10 @@ export interface WebSocketEvents {
   upgrade: [response: IncomingMessage];
   'unexpected-response': [request: ClientRequest, response: IncomingMessage];
   redirect: [url: string, request: ClientRequest];
+  /** Messages that waited for the peer (see `send`'s return value) have all gone out. */
+  drain: [];
+  /** A backpressure policy dropped a message. */
+  dropped: [info: DroppedMessage];
 }
 
 /**
@@ -62,7 +82,7 @@ export interface WebSocketEvents {
  */
 export class WebSocket
   extends EventEmitter<WebSocketEvents>
-  implements HeartbeatMember, TransportSink
+  implements HeartbeatMember, TransportSink, OutboxHost
 {
   static readonly CONNECTING = CONNECTING;
   static readonly OPEN = OPEN;
@@ -95,27 +115,20 @@ export class WebSocket
   private _conn: Connection | undefined;
   private _settings: BindingSettings | undefined;
   private _closeTimer: NodeJS.Timeout | undefined;
-  /** Heartbeat: a frame arrived since the last sweep, and sweeps missed in a row. */
-  private _alive = true;
+  /** State bits: ALIVE, FLUSH_SCHEDULED, IN_RECEIVE, PAUSED, INFLATING. */
+  private _bits = ALIVE;
+  /** Heartbeat sweeps missed in a row. */
   private _missed = 0;
   private _pingSentAt = 0;
-  private _flushScheduled = false;
-  private _inReceive = false;
   /** Callbacks of sends waiting for the next write. */
   private _callbacks: Callback[] | undefined;
-  /** Created when an asynchronous send (a Blob, a stream) first needs to hold the line. */
-  private _sendQueue: SendQueue | undefined;
-  private _drainWaiters: (() => void)[] | undefined;
+  /** Created when a send has to wait (compression, a Blob, a stream, a peer not reading). */
+  private _outbox: Outbox | undefined;
+  /** permessage-deflate, when agreed (RFC 7692). @internal */
+  _deflate: PerMessageDeflate | undefined;
+  /** Rate budgets, when configured: tokens left and when they were counted. */
+  private _budget: { messages: number; bytes: number; at: number } | undefined;
   private _afterCloseBytes = 0;
-  /** permessage-deflate, when agreed (RFC 7692). */
-  private _deflate: PerMessageDeflate | undefined;
-  /** The application paused reading (distinct from holding input while a message inflates). */
-  private _paused = false;
-  private _inflating = false;
-  /** A message sent in fragments: whether it is compressed (undefined: none in progress). */
-  private _fragmentsCompressed: boolean | undefined;
-  /** A compressed fragmented message has been started on the wire (its next frames have no RSV1). */
-  private _compressing = false;
   private _localReason: Buffer | undefined;
   /** @internal The server tracking this connection in its `clients`. */
   _owner: { _untrack(ws: WebSocket): void } | undefined;
@@ -173,7 +186,16 @@ export class WebSocket
     const conn = this._conn;
     const transport = this._transport;
     if (conn === undefined || transport === undefined) return this._afterCloseBytes;
-    return conn.bufferedAmount + transport.bufferedAmount + this._afterCloseBytes;
+    const queued = this._outbox?.queuedBytes ?? 0;
+    return conn.bufferedAmount + transport.bufferedAmount + queued + this._afterCloseBytes;
+  }
+
+  /** Messages dropped by the backpressure policy, and their bytes. */
+  get droppedMessages(): number {
+    return this._outbox?.droppedMessages ?? 0;
+  }
+  get droppedBytes(): number {
+    return this._outbox?.droppedBytes ?? 0;
   }
 
   /** @internal Both close frames went out: what a browser calls a clean close. */
@@ -187,7 +209,7 @@ export class WebSocket
   }
 
   get isPaused(): boolean {
-    return this._paused;
+    return (this._bits & PAUSED) !== 0;
   }
 
   /**
@@ -195,7 +217,7 @@ export class WebSocket
    * says otherwise; `fin: false` sends a fragment of a message that later calls continue.
    * `cb` is called once the data is written out (or with the error that prevented it).
    */
-  send(data: SendData, options?: SendOptions | Callback, cb?: Callback): void {
+  send(data: SendData, options?: SendOptions | Callback, cb?: Callback): boolean {
     if (typeof options === 'function') {
       cb = options;
       options = undefined;
@@ -206,19 +228,54 @@ export class WebSocket
     const fin = options?.fin ?? true;
     if (typeof Blob !== 'undefined' && data instanceof Blob) {
       const blob = data;
-      this._async(cb, async () => {
-        this._sendNow(new Uint8Array(await blob.arrayBuffer()), binary, fin, cb);
-      });
-      return;
+      if (!this._sendsData()) {
+        this._sendAfterClose(blob.size, cb);
+        return false;
+      }
+      const read = async () => new Uint8Array(await blob.arrayBuffer());
+      this._box().sendLater(read, blob.size, binary, fin, cb, options?.compress);
+      return false;
     }
     const payload = toPayload(data as Exclude<SendData, Blob | number>);
-    if (this._deflate !== undefined && this._compresses(payload, options?.compress, fin)) {
-      this._sendCompressed(payload, binary, fin, cb);
-      return;
+    const conn = this._conn;
+    if (conn === undefined || conn.state !== ConnectionState.Open) {
+      this._sendAfterClose(payload.length, cb);
+      return false;
     }
-    // No closure per message unless an asynchronous send holds the line.
-    if (this._sendQueue?.busy) this._sendQueue.run(() => this._sendNow(payload, binary, fin, cb));
-    else this._sendNow(payload, binary, fin, cb);
+    // The fast path: nothing waits, no compression, the peer keeps up.
+    if (this._outbox === undefined && this._deflate === undefined) {
+      if (this._pendingBytes() < HOLD_AT) {
+        this._deliverFrame(payload, binary, fin, undefined, cb);
+        return true;
+      }
+    }
+    return this._queueOrSend(payload, binary, fin, cb, options?.compress);
+  }
+
+  /** Sends now if nothing waits, else queues (in order, under the backpressure limit). */
+  private _queueOrSend(
+    payload: string | Uint8Array,
+    binary: boolean,
+    fin: boolean,
+    cb: Callback | undefined,
+    compress: boolean | undefined,
+  ): boolean {
+    const box = this._box();
+    const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    const compressed = box.compresses(bytes, compress, fin);
+    if (
+      !compressed &&
+      !box.active &&
+      this._pendingBytes() < Math.min(HOLD_AT, this._maxBackpressure)
+    ) {
+      if (!this._sendsData()) {
+        this._sendAfterClose(bytes, cb);
+        return false;
+      }
+      this._deliverFrame(payload, binary, fin, undefined, cb);
+      return true;
+    }
+    return box.send(payload, binary, fin, cb, compressed);
   }
 
   /**
@@ -226,22 +283,23 @@ export class WebSocket
    * without holding the whole message. Waits for the socket to drain between pieces. Other
    * sends made meanwhile leave after this message.
    */
-  async sendStream(
+  sendStream(
     source: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>,
     options: { binary?: boolean } = {},
   ): Promise<void> {
     const binary = options.binary ?? true;
-    this._sendQueue ??= new SendQueue();
-    await this._sendQueue.exclusive(async () => {
-      for await (const piece of source) {
+    return new Promise<void>((resolve, reject) => {
+      this._box().task(async () => {
+        for await (const piece of source) {
+          if (this.readyState !== OPEN) throw closedError();
+          this._deliverFrame(toPayload(piece), binary, false, undefined, undefined);
+          await this._drained();
+        }
         if (this.readyState !== OPEN) throw closedError();
-        this._sendNow(toPayload(piece), binary, false, undefined);
-        await this._drained();
-      }
-      this._sendNow(EMPTY, binary, true, undefined);
-    });
-    await new Promise<void>((resolve, reject) => {
-      this._whenWritten((error) => (error ? reject(error) : resolve()));
+        this._deliverFrame(EMPTY, binary, true, undefined, (error) =>
+          error ? reject(error) : resolve(),
+        );
+      }, reject);
     });
   }
 
@@ -270,8 +328,9 @@ export class WebSocket
     const sentReason = code === undefined ? undefined : reason;
     // Check the arguments now, even when the close frame has to wait behind a Blob being read.
     encodeClosePayload(code, sentReason);
-    if (this._sendQueue?.busy) this._sendQueue.run(() => this._closeNow(code, sentReason));
-    else this._closeNow(code, sentReason);
+    // Messages queued before the close go first.
+    if (this._outbox?.active) this._outbox.close(code, sentReason);
+    else this._deliverClose(code, sentReason);
   }
 
   /** Destroys the connection at once, without a closing handshake. */
@@ -290,25 +349,38 @@ export class WebSocket
   /** Stops reading from the peer; events already parsed from the current read are held too. */
   pause(): void {
     if (this._conn === undefined) return;
-    this._paused = true;
+    this._bits |= PAUSED;
     this._conn.pause();
     this._transport!.pause();
   }
 
   resume(): void {
     if (this._conn === undefined) return;
-    this._paused = false;
-    if (!this._inflating) this._release();
+    this._bits &= ~PAUSED;
+    if ((this._bits & INFLATING) === 0) this._release();
+  }
+
+  /**
+   * The messages as an async iterator that stops reading from the peer when the consumer falls
+   * `highWaterMark` messages behind, and resumes when it catches up. Ends when the connection
+   * closes.
+   */
+  messages(options: { highWaterMark?: number } = {}): AsyncIterableIterator<[RawData, boolean]> {
+    return new MessageIterator(this, options.highWaterMark ?? 16);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<[RawData, boolean]> {
+    return this.messages();
   }
 
   /** Lets held input flow again (after a user pause, or once a message is inflated). */
   private _release(): void {
     const conn = this._conn!;
-    this._inReceive = true;
+    this._bits |= IN_RECEIVE;
     try {
       conn.resume();
     } finally {
-      this._inReceive = false;
+      this._bits &= ~IN_RECEIVE;
     }
     this._flush();
     if (!conn.isPaused) this._transport!.resume();
@@ -340,6 +412,10 @@ export class WebSocket
       this._deflate = deflate;
       this._conn.allowRsv1 = true;
     }
+    if (settings.rateLimit !== undefined) {
+      const { messages, bytes } = settings.rateLimit;
+      this._budget = { messages, bytes, at: performance.now() };
+    }
     this._readyState = OPEN;
     if (settings.heartbeat !== undefined) joinHeartbeat(this, settings.heartbeat);
     transport.start(this, head);
@@ -359,8 +435,8 @@ export class WebSocket
   /** @internal Heartbeat sweep; returns false to leave the group. */
   _heartbeatTick(maxMissed: number): boolean {
     if (this.readyState !== OPEN) return false;
-    if (this._alive) {
-      this._alive = false;
+    if ((this._bits & ALIVE) !== 0) {
+      this._bits &= ~ALIVE;
       this._missed = 0;
     } else if (++this._missed >= maxMissed) {
       this._localReason = Buffer.from('heartbeat timeout');
@@ -390,9 +466,9 @@ export class WebSocket
     const conn = this._conn!;
     conn.pause();
     this._transport!.pause();
-    this._inflating = true;
+    this._bits |= INFLATING;
     this._deflate!.decompress(data, (error, result) => {
-      this._inflating = false;
+      this._bits &= ~INFLATING;
       if (conn.state === ConnectionState.Closed) return;
       if (error !== null) {
         this._failLocally(error);
@@ -410,16 +486,42 @@ export class WebSocket
         return;
       }
       this._emitMessage(result!, isBinary);
-      if (!this._paused && this._readyState !== CLOSED) this._release();
+      if ((this._bits & PAUSED) === 0 && this._readyState !== CLOSED) this._release();
     });
   }
 
-  /** A peer fault found outside the protocol core (inflation): fail the connection with its code. */
-  private _failLocally(error: Error): void {
+  /** A peer fault found outside the protocol core (inflation, budgets): fail with its code. */
+  _failLocally(error: Error): void {
     const code = error instanceof PeerError ? error.closeCode : CloseCode.InternalError;
     this._conn!.failConnection(code, error.message);
     if (this.listenerCount('error') > 0) this.emit('error', error);
     this._flush();
+  }
+
+  /**
+   * @internal Charges a message or control frame to the rate budgets; false (and the
+   * connection failed with 1008) when over.
+   */
+  _charge(bytes: number): boolean {
+    const budget = this._budget;
+    if (budget === undefined) return true;
+    const limit = this._settings!.rateLimit!;
+    const now = performance.now();
+    const elapsed = (now - budget.at) / 1000;
+    budget.at = now;
+    // Token buckets holding at most one second's worth (the burst).
+    budget.messages = Math.min(limit.messages, budget.messages + elapsed * limit.messages) - 1;
+    budget.bytes = Math.min(limit.bytes, budget.bytes + elapsed * limit.bytes) - bytes;
+    if (budget.messages >= 0 && budget.bytes >= 0) return true;
+    this._budget = undefined;
+    this._failLocally(
+      new PeerError(
+        ErrorCode.RateLimited,
+        CloseCode.PolicyViolation,
+        'the peer sends faster than its rate limit',
+      ),
+    );
+    return false;
   }
 
   /** @internal */
@@ -434,12 +536,11 @@ export class WebSocket
 
   /** @internal */
   _onTransportData(chunk: Buffer, borrowed: boolean): void {
-    this._alive = true;
-    this._inReceive = true;
+    this._bits |= ALIVE | IN_RECEIVE;
     try {
       this._conn!.receiveData(chunk, borrowed);
     } finally {
-      this._inReceive = false;
+      this._bits &= ~IN_RECEIVE;
     }
     this._flush();
   }
@@ -462,7 +563,7 @@ export class WebSocket
     const callbacks = this._callbacks;
     this._callbacks = undefined;
     if (callbacks !== undefined) runCallbacks(callbacks, closedError());
-    this._onTransportDrain();
+    this._outbox?.abort();
     this._readyState = CLOSED;
     this._owner?._untrack(this);
     const reason = conn.closeReceived ? conn.closeReason : (this._localReason ?? conn.closeReason);
@@ -471,88 +572,58 @@ export class WebSocket
 
   /** @internal */
   _onTransportDrain(): void {
-    const waiters = this._drainWaiters;
-    if (waiters === undefined) return;
-    this._drainWaiters = undefined;
-    for (const resolve of waiters) resolve();
+    this._outbox?.pump();
   }
 
-  // ---- sending ----
+  // ---- sending (OutboxHost) ----
 
-  private _sendNow(
+  /** @internal */
+  _pendingBytes(): number {
+    return this._conn!.bufferedAmount + this._transport!.bufferedAmount;
+  }
+
+  /** @internal */
+  _midMessage(): boolean {
+    return this._conn!.sendingFragmented;
+  }
+
+  /** @internal */
+  _sendsData(): boolean {
+    return this._conn?.state === ConnectionState.Open;
+  }
+
+  /** @internal */
+  get _maxBackpressure(): number {
+    return this._settings!.maxBackpressure;
+  }
+
+  /** @internal */
+  get _backpressurePolicy(): BackpressurePolicy {
+    return this._settings!.backpressurePolicy;
+  }
+
+  /** @internal Serializes one data frame (RSV1 given: already compressed). */
+  _deliverFrame(
     payload: string | Uint8Array,
     binary: boolean,
     fin: boolean,
+    rsv1: boolean | undefined,
     cb: Callback | undefined,
   ): void {
-    const conn = this._conn;
-    if (conn === undefined || conn.state !== ConnectionState.Open) {
-      this._sendAfterClose(payload.length, cb);
-      return;
+    const conn = this._conn!;
+    if (rsv1 !== undefined) {
+      conn.sendDataFrame(binary ? Opcode.Binary : Opcode.Text, payload as Uint8Array, fin, rsv1);
+    } else if (binary) {
+      conn.sendBinary(typeof payload === 'string' ? Buffer.from(payload) : payload, fin);
+    } else {
+      conn.sendText(payload, fin);
     }
-    if (binary) conn.sendBinary(typeof payload === 'string' ? Buffer.from(payload) : payload, fin);
-    else conn.sendText(payload, fin);
     if (cb !== undefined) this._addCallback(cb);
     this._scheduleFlush();
   }
 
-  /** Whether this message (or fragment) goes compressed (RFC 7692 §6: a choice per message). */
-  private _compresses(
-    payload: string | Uint8Array,
-    compress: boolean | undefined,
-    fin: boolean,
-  ): boolean {
-    let compressed = this._fragmentsCompressed;
-    if (compressed === undefined) {
-      const deflate = this._deflate!;
-      const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-      compressed = compress !== false && deflate.canCompress && length >= deflate.threshold;
-    }
-    this._fragmentsCompressed = fin ? undefined : compressed;
-    return compressed;
-  }
-
-  /** Compresses, then sends, in order with every other send (zlib works asynchronously). */
-  private _sendCompressed(
-    payload: string | Uint8Array,
-    binary: boolean,
-    fin: boolean,
-    cb: Callback | undefined,
-  ): void {
-    const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
-    this._async(
-      cb,
-      () =>
-        new Promise<void>((resolve, reject) => {
-          const first = !this._compressing;
-          this._compressing = !fin;
-          this._deflate!.compress(bytes, fin, (error, out) => {
-            if (error !== null) {
-              reject(error);
-              return;
-            }
-            const conn = this._conn!;
-            if (conn.state !== ConnectionState.Open) {
-              this._sendAfterClose(bytes.length, cb);
-            } else {
-              // RFC 7692 §6.1: RSV1 on the first frame of the message only.
-              conn.sendDataFrame(binary ? Opcode.Binary : Opcode.Text, out!, fin, first);
-              if (cb !== undefined) this._addCallback(cb);
-              this._scheduleFlush();
-            }
-            resolve();
-          });
-        }),
-    );
-  }
-
-  private _sendAfterClose(length: number, cb: Callback | undefined): void {
-    // As ws does: the data is counted (a browser's bufferedAmount grows too) and the callback errs.
-    this._afterCloseBytes += length;
-    if (cb !== undefined) process.nextTick(cb, closedError());
-  }
-
-  private _closeNow(code: number | undefined, reason: string | Buffer | undefined): void {
+  /** @internal */
+  _deliverClose(code: number | undefined, reason: string | Buffer | undefined): void {
     const conn = this._conn!;
     if (conn.closeSent) {
       if (conn.closeReceived) this._transport!.end();
@@ -561,6 +632,39 @@ export class WebSocket
     if (conn.state === ConnectionState.Closed) return;
     conn.sendClose(code, reason);
     this._scheduleFlush();
+  }
+
+  /** @internal The backpressure policy closes the connection. */
+  _failPolicy(code: number, reason: string): void {
+    this._conn!.failConnection(code, reason);
+    this._scheduleFlush();
+  }
+
+  /** @internal */
+  _emitDropped(info: DroppedMessage): void {
+    this.emit('dropped', info);
+  }
+
+  /** @internal */
+  _emitDrain(): void {
+    this.emit('drain');
+  }
+
+  /** @internal An asynchronous send failed: its callback, or `error` if listened to. */
+  _emitAsyncError(error: Error, cb: Callback | undefined): void {
+    if (cb !== undefined) cb(error);
+    else if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+
+  private _box(): Outbox {
+    if (this._outbox === undefined) this._outbox = new Outbox(this);
+    return this._outbox;
+  }
+
+  private _sendAfterClose(length: number, cb: Callback | undefined): void {
+    // As ws does: the data is counted (a browser's bufferedAmount grows too) and the callback errs.
+    this._afterCloseBytes += length;
+    if (cb !== undefined) process.nextTick(cb, closedError());
   }
 
   private _control(
@@ -575,16 +679,16 @@ export class WebSocket
     if (typeof Blob !== 'undefined' && data instanceof Blob) {
       if (data.size > MAX_CONTROL_PAYLOAD) throw controlTooLongError();
       const blob = data;
-      this._async(cb, async () => {
+      this._box().task(async () => {
         this._controlNow(ping, new Uint8Array(await blob.arrayBuffer()), cb);
-      });
+      }, cb);
       return;
     }
     const view = data === undefined ? EMPTY : toPayload(data as Exclude<SendData, Blob | number>);
     const payload = typeof view === 'string' ? Buffer.from(view) : view;
     if (payload.length > MAX_CONTROL_PAYLOAD) throw controlTooLongError();
-    if (this._sendQueue?.busy) this._sendQueue.run(() => this._controlNow(ping, payload, cb));
-    else this._controlNow(ping, payload, cb);
+    // Control frames never wait behind queued messages (RFC 6455 §5.5 lets them interleave).
+    this._controlNow(ping, payload, cb);
   }
 
   private _controlNow(ping: boolean, payload: Uint8Array, cb: Callback | undefined): void {
@@ -603,33 +707,26 @@ export class WebSocket
     this._scheduleFlush();
   }
 
-  /** Runs an asynchronous send in order with the others; its failure goes to `cb` or `error`. */
-  private _async(cb: Callback | undefined, task: () => Promise<void>): void {
-    this._sendQueue ??= new SendQueue();
-    this._sendQueue.exclusive(task).catch((error: Error) => {
-      if (cb !== undefined) cb(error);
-      else if (this.listenerCount('error') > 0) this.emit('error', error);
-    });
-  }
-
+  /** Resolves once the transport is not over its high-water mark. */
   private _drained(): Promise<void> {
     const transport = this._transport;
     if (transport === undefined || this._readyState !== OPEN) return Promise.resolve();
     this._flush();
     if (!transport.needDrain) return Promise.resolve();
     return new Promise((resolve) => {
-      if (this._drainWaiters === undefined) this._drainWaiters = [resolve];
-      else this._drainWaiters.push(resolve);
+      const done = () => {
+        this.off('drain', done);
+        this.off('close', done);
+        resolve();
+      };
+      // The transport drains: a `drain` from the outbox, or a write completing.
+      const poll = () => {
+        if (!transport.needDrain || this._readyState !== OPEN) done();
+        else setImmediate(poll);
+      };
+      this.on('close', done);
+      setImmediate(poll);
     });
-  }
-
-  private _whenWritten(cb: Callback): void {
-    if (this._readyState !== OPEN) {
-      process.nextTick(cb, this._readyState === CLOSED ? closedError() : null);
-      return;
-    }
-    this._addCallback(cb);
-    this._scheduleFlush();
   }
 
   private _addCallback(cb: Callback): void {
@@ -638,14 +735,14 @@ export class WebSocket
   }
 
   private _scheduleFlush(): void {
-    if (this._flushScheduled || this._inReceive) return;
-    this._flushScheduled = true;
+    if ((this._bits & (FLUSH_SCHEDULED | IN_RECEIVE)) !== 0) return;
+    this._bits |= FLUSH_SCHEDULED;
     process.nextTick(flushTick, this);
   }
 
   /** @internal Writes everything the connection produced, in one write where possible. */
   _flush(): void {
-    this._flushScheduled = false;
+    this._bits &= ~FLUSH_SCHEDULED;
     const conn = this._conn;
     const transport = this._transport;
     if (conn === undefined || transport === undefined) return;
@@ -665,6 +762,8 @@ export class WebSocket
       process.nextTick(done, closedError());
     }
     if (conn.eofToSend()) transport.end();
+    // Messages waiting for the transport may go now (writes often complete at once).
+    if (this._outbox?.active) this._outbox.pump();
     if (conn.closeExpected() && this._closeTimer === undefined && this._readyState === OPEN) {
       this._closeTimer = setTimeout(() => transport.destroy(), this._settings!.closeTimeout);
     }
@@ -687,14 +786,15 @@ const ListenerStore_ = ListenerStore as unknown as new () => ListenerStore;
 class ConnectionEvents implements ConnectionHandler {
   constructor(private readonly ws: WebSocket) {}
   onMessage(data: Buffer, isBinary: boolean, compressed: boolean): void {
+    if (!this.ws._charge(data.length)) return;
     if (compressed) this.ws._inflate(data, isBinary);
     else this.ws._emitMessage(data, isBinary);
   }
   onPing(data: Buffer): void {
-    this.ws.emit('ping', data);
+    if (this.ws._charge(data.length)) this.ws.emit('ping', data);
   }
   onPong(data: Buffer): void {
-    this.ws._onPong(data);
+    if (this.ws._charge(data.length)) this.ws._onPong(data);
   }
   onClose(): void {}
   onError(error: PeerError): void {

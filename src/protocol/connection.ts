@@ -168,6 +168,11 @@ export class Connection implements ReceiverSink {
   get error(): PeerError | undefined {
     return this._error;
   }
+  /** A message sent in fragments is in progress (its next data frame is a continuation). */
+  get sendingFragmented(): boolean {
+    return (this.flags & FRAGMENTING) !== 0;
+  }
+
   /** Bytes serialized and not yet taken by `dataToSend`. */
   get bufferedAmount(): number {
     return this.writer.bufferedBytes;

@@ -44,6 +44,7 @@ export const ErrorCode = {
   ExpectedContinuation: 'WS_ERR_EXPECTED_CONTINUATION',
   MessageTooBig: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
   TooManyFragments: 'WS_ERR_TOO_MANY_FRAGMENTS',
+  RateLimited: 'WS_ERR_RATE_LIMITED',
   InvalidUtf8: 'WS_ERR_INVALID_UTF8',
   InvalidCompressedData: 'WS_ERR_INVALID_COMPRESSED_DATA',
   InvalidCloseCode: 'WS_ERR_INVALID_CLOSE_CODE',
@@ -54,4 +55,5 @@ export const ErrorCode = {
   ReasonTooLong: 'WS_ERR_REASON_TOO_LONG',
   ControlPayloadTooLong: 'WS_ERR_CONTROL_PAYLOAD_TOO_LONG',
   InvalidArgument: 'WS_ERR_INVALID_ARGUMENT',
+  MessageDropped: 'WS_ERR_MESSAGE_DROPPED',
 } as const;
