@@ -20,6 +20,7 @@ import {
   validateUpgradeRequest,
 } from '../handshake/index.js';
 import { CloseCode } from '../protocol/index.js';
+import { Admission } from './admission.js';
 import { libuv } from './libuv.js';
 import { type BindingSettings, bindingSettings, type ConnectionSettings } from './options.js';
 import { TcpListener } from './tcp-server.js';
@@ -80,6 +81,18 @@ export interface ServerOptions extends ConnectionSettings {
    * connection; see the README for the cost of each setting). `true` or options turn it on.
    */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /** Most connections at once (open and in their handshake); more get 503. Default: no limit. */
+  maxConnections?: number;
+  /** Most connections at once from one IP address; more get 503. Default: no limit. */
+  maxConnectionsPerIp?: number;
+  /**
+   * Close each connection with 1001 (Going Away) after this many milliseconds, minus up to
+   * `maxLifetimeJitter` of it at random (so clients of a rolling deploy do not all reconnect at
+   * once). Default: no limit.
+   */
+  maxLifetime?: number;
+  /** Fraction (0-1) of `maxLifetime` taken off at random for each connection. Default 0.1. */
+  maxLifetimeJitter?: number;
   /** Keep the set of open connections in `clients`. Default true. */
   clientTracking?: boolean;
 }
@@ -114,6 +127,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   private readonly _detach: (() => void) | undefined;
   private readonly _settings: BindingSettings;
   private readonly _deflateOptions: ResolvedDeflateOptions | undefined;
+  private readonly _admission: Admission | undefined;
+  /** Client IP counted by `_admission`, per connection in its handshake or open. */
+  private readonly _admitted = new Map<UpgradeSocket | WebSocket, string>();
+  /** Deadlines of connections under `maxLifetime`, and the timer sweeping them. */
+  private readonly _deadlines: Map<WebSocket, number> | undefined;
+  private _lifetimeTimer: NodeJS.Timeout | undefined;
   private _state = RUNNING;
   private _closeCallbacks: ((error?: Error) => void)[] = [];
 
@@ -130,6 +149,20 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       );
     }
     this._settings = bindingSettings('server', options);
+    const { maxConnections, maxConnectionsPerIp, maxLifetime } = options;
+    if (maxConnections !== undefined || maxConnectionsPerIp !== undefined) {
+      this._admission = new Admission(
+        positive('maxConnections', maxConnections ?? Number.POSITIVE_INFINITY),
+        positive('maxConnectionsPerIp', maxConnectionsPerIp ?? Number.POSITIVE_INFINITY),
+      );
+    }
+    if (maxLifetime !== undefined) {
+      positive('maxLifetime', maxLifetime);
+      const jitter = options.maxLifetimeJitter ?? 0.1;
+      if (!(jitter >= 0 && jitter <= 1))
+        throw new TypeError('maxLifetimeJitter must be between 0 and 1');
+      this._deadlines = new Map();
+    }
     if (options.perMessageDeflate) {
       this._deflateOptions = resolveDeflateOptions(options.perMessageDeflate);
       zlibLimiter.setConcurrency(this._deflateOptions.concurrencyLimit);
@@ -140,12 +173,16 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       this._listener = this._listen(options, callback);
       this._ownsServer = true;
     } else if (options.port !== undefined) {
-      this._server = http.createServer((_req, res) => {
+      this._server = http.createServer({ maxHeaderSize: options.maxHeaderSize }, (_req, res) => {
         const body = http.STATUS_CODES[426]!;
         res.writeHead(426, { 'Content-Length': body.length, 'Content-Type': 'text/plain' });
         res.end(body);
       });
       this._ownsServer = true;
+      if (options.handshakeTimeout !== undefined) {
+        this._server.headersTimeout = options.handshakeTimeout;
+        this._server.requestTimeout = options.handshakeTimeout;
+      }
       this._server.listen(options.port, options.host, options.backlog, callback);
     } else {
       this._server = options.server;
@@ -217,6 +254,31 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   /** @internal A tracked connection closed (called before its `close` event, as ws does). */
   _untrack(ws: WebSocket): void {
     this.clients?.delete(ws);
+    this._deadlines?.delete(ws);
+    this._release(ws);
+  }
+
+  /** Ends an admission (the handshake failed, or the connection closed). */
+  private _release(key: UpgradeSocket | WebSocket): void {
+    const ip = this._admitted.get(key);
+    if (ip === undefined) return;
+    this._admitted.delete(key);
+    this._admission!.release(ip);
+  }
+
+  /** Closes connections past their lifetime: one timer for all of them. */
+  private _sweepLifetimes(): void {
+    const now = Date.now();
+    for (const [ws, deadline] of this._deadlines!) {
+      if (deadline <= now) {
+        this._deadlines!.delete(ws);
+        ws.close(CloseCode.GoingAway, 'maximum connection lifetime');
+      }
+    }
+    if (this._deadlines!.size === 0 && this._lifetimeTimer !== undefined) {
+      clearInterval(this._lifetimeTimer);
+      this._lifetimeTimer = undefined;
+    }
   }
 
   /** Whether this server handles an upgrade request for `req.url` (the `path` option). */
@@ -288,6 +350,15 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     head: Buffer,
     callback: (ws: WebSocket, req: http.IncomingMessage) => void,
   ): void {
+    // Admission first: a refused connection costs no more work (503, as for a busy server).
+    if (this._admission !== undefined) {
+      const ip = req.socket?.remoteAddress ?? '';
+      if (!this._admission.admit(ip)) {
+        this._refuse(socket, 503, 'Too many connections', { 'Retry-After': '1' });
+        return;
+      }
+      this._admitted.set(socket, ip);
+    }
     const valid = validateUpgradeRequest({
       method: req.method ?? '',
       httpVersion: req.httpVersion,
@@ -365,6 +436,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   ): void {
     // The peer may have gone while an asynchronous check ran.
     if (!socket.open) {
+      this._release(socket);
       socket.destroy();
       return;
     }
@@ -422,11 +494,25 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     ws._extensions = extensions;
     ws.data = data;
     ws._attach(accepted.transport, accepted.head, this._settings, deflate);
-    if (this.clients !== undefined) {
-      this.clients.add(ws);
-      ws._owner = this;
+    ws._owner = this;
+    this.clients?.add(ws);
+    const ip = this._admitted.get(socket);
+    if (ip !== undefined) {
+      this._admitted.delete(socket);
+      this._admitted.set(ws, ip);
     }
+    if (this._deadlines !== undefined) this._track(ws);
     callback(ws, req);
+  }
+
+  private _track(ws: WebSocket): void {
+    const lifetime = this.options.maxLifetime!;
+    const jitter = this.options.maxLifetimeJitter ?? 0.1;
+    this._deadlines!.set(ws, Date.now() + lifetime * (1 - jitter * Math.random()));
+    if (this._lifetimeTimer === undefined) {
+      this._lifetimeTimer = setInterval(() => this._sweepLifetimes(), Math.min(1000, lifetime / 4));
+      this._lifetimeTimer.unref();
+    }
   }
 
   private _refuseWith(socket: UpgradeSocket, error: unknown): void {
@@ -445,8 +531,14 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     reason?: string,
     headers?: Record<string, string>,
   ): void {
+    this._release(socket);
     socket.refuse(buildRejectResponse(status, { reason, headers }));
   }
+}
+
+function positive(name: string, value: number): number {
+  if (!(value > 0)) throw new TypeError(`${name} must be a positive number`);
+  return value;
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
