@@ -1,0 +1,184 @@
+// Every way Chromium and tsws's WHATWG classes are known to differ, by name, with the reason it
+// cannot (or should not) be helped, and how a log is normalized so the rest still compares.
+// A scenario lists the ones it meets; compareLogs fails if a listed one is no longer observed.
+import {
+  type Entry,
+  type KnownDifference,
+  knownDifference,
+  replaceDeep,
+} from './browser-harness.js';
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Removes `keys` from every top-level entry of a log. */
+export function dropKeys(log: Entry[], keys: string[]): Entry[] {
+  return log.map((entry) => {
+    if (!isObject(entry)) return entry;
+    const copy = { ...entry };
+    for (const key of keys) delete copy[key];
+    return copy;
+  });
+}
+
+/** Replaces the value of every top-level `{ [key]: value }` whose key matches. */
+export function replaceValues(log: Entry[], key: RegExp, replacement: string): Entry[] {
+  return log.map((entry) => {
+    if (!isObject(entry)) return entry;
+    const copy: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(entry)) copy[k] = key.test(k) ? replacement : v;
+    return copy;
+  });
+}
+
+/** Replaces the entries `{ case, ... }` of the listed cases by the name of the difference. */
+export function replaceCases(log: Entry[], cases: string[], difference: string): Entry[] {
+  return log.map((entry) =>
+    isObject(entry) && cases.includes(entry.case as string)
+      ? { case: entry.case, knownDifference: difference }
+      : entry,
+  );
+}
+
+// ---- the API ----
+
+/** `new WebSocket('/path')`: resolved against the page, or refused in Node. */
+export const relativeUrl = knownDifference(
+  'relative URLs',
+  'a page resolves the URL against its document base URL (WebSockets §3.1 step 1, "API base ' +
+    'URL"); Node has no document, so tsws can only refuse it as an invalid URL',
+  (log) => replaceValues(log, /^relative/, 'resolved against the page, or refused'),
+);
+
+/** `new WebSocket(url, { ... })`: Node-only options in place of protocols. */
+export const optionsArgument = knownDifference(
+  'options argument',
+  "tsws takes undici's `new WebSocket(url, { protocols, headers, ... })` for Node-only " +
+    'options; a browser converts the object to the string "[object Object]", not a token',
+  (log) => replaceValues(log, /^plain object$/, 'options, or an invalid protocol'),
+);
+
+/** `close(undefined, ...)`: Chromium converts an explicit undefined code to 0. */
+export const explicitUndefinedCode = (cases: string[]) =>
+  knownDifference(
+    'explicit undefined code',
+    "Chromium's bindings take an explicit undefined as a given code and convert it with " +
+      '[Clamp] to 0, so close(undefined, ...) throws InvalidAccessError. In WebIDL an explicit ' +
+      'undefined for an optional argument is a missing one (§3.6.8 overload resolution), so ' +
+      'tsws closes without a code, or with 1000 and the reason when one is given (WebSockets ' +
+      '§3.2 "close the WebSocket": "if reason is non-empty but code is null, set code to 1000")',
+    (log) => replaceCases(log, cases, 'explicit undefined code'),
+  );
+
+/** [Clamp] on a fractional close code: Chromium truncates, WebIDL rounds (ties to even). */
+export const clampRounds = (cases: string[]) =>
+  knownDifference(
+    '[Clamp] rounds',
+    'WebIDL [Clamp] (§3.2.4.9, ConvertToInt step 6) rounds to the nearest integer, ties to ' +
+      'even: 1000.6 is 1001 (refused), 2999.5 is 3000 (valid), 3000.9 is 3001. Chromium ' +
+      'truncates instead (1000, 2999, 3000). tsws follows WebIDL',
+    (log) => replaceCases(log, cases, '[Clamp] rounds'),
+  );
+
+/** `new CloseEvent(type, { reason })` with a lone surrogate. */
+export const closeEventReason = knownDifference(
+  'CloseEventInit reason',
+  "the standard's IDL makes CloseEvent's reason a USVString (WebSockets §4: lone surrogates " +
+    "become U+FFFD), which tsws follows; Chromium's IDL has a DOMString and keeps them. Only " +
+    'the constructor can tell: a reason from the network is always decoded UTF-8',
+  (log) =>
+    replaceDeep(
+      log,
+      (key, value) => key === 'reason' && typeof value === 'string' && /\uFFFD|\uD800/.test(value),
+      () => 'a lone surrogate, or U+FFFD',
+    ),
+);
+
+/** Event.isTrusted. */
+export const isTrusted = knownDifference(
+  'isTrusted',
+  'events the browser dispatches are trusted; in Node only the runtime itself can make an ' +
+    'Event whose isTrusted is true, so every event a library dispatches has it false',
+  (log) => dropKeys(log, ['isTrusted']),
+);
+
+/** WebSocketStream: binary messages are read as Uint8Array (tsws) or ArrayBuffer (Chromium). */
+export const binaryChunkType = knownDifference(
+  'binary chunk type',
+  'the WebSocketStream proposal reads binary messages as Uint8Array (whatwg/websockets#48, ' +
+    'after ricea/websocketstream-explainer#20 "Change readable chunk type from ArrayBuffer ' +
+    'to Uint8Array"), which tsws follows; Chromium 156 still gives ArrayBuffers',
+  (log) =>
+    replaceDeep(
+      log,
+      (key, value) => key === 'type' && (value === 'ArrayBuffer' || value === 'Uint8Array'),
+      () => 'Uint8Array or ArrayBuffer',
+    ),
+);
+
+/** WebSocketCloseInfo.closeCode out of range: TypeError ([EnforceRange]) or InvalidAccessError. */
+export const enforceRangeCloseCode = knownDifference(
+  '[EnforceRange] closeCode',
+  "the WebSocketStream proposal's WebSocketCloseInfo has `[EnforceRange] unsigned short " +
+    'closeCode` (whatwg/websockets#48), so a code that is not finite or not in 0-65535 is a ' +
+    "TypeError, which tsws follows; Chromium converts it as the older design's [Clamp] did " +
+    '(−1 → 0, 65536 → 65535, NaN → 0) and then throws InvalidAccessError. Valid codes and ' +
+    'fractions (truncated by both) agree',
+  (log) => replaceValues(log, /^\[EnforceRange\]/, 'a TypeError, or an InvalidAccessError'),
+);
+
+/** WebSocketStream: the rejection of opened/closed when the signal aborts. */
+export const abortReason = knownDifference(
+  'abort reason',
+  'tsws rejects opened and closed with the signal\'s abort reason (DOM §3.1 "abort reason", ' +
+    'as fetch() does); Chromium always rejects with a new AbortError, whatever the reason. ' +
+    'The two agree for AbortSignal.abort() and AbortController.abort() without a reason',
+  (log) => replaceValues(log, /^customReason$/, "the signal's reason, or an AbortError"),
+);
+
+// ---- the wire (not visible to the page, seen by the test server) ----
+
+export const origin = knownDifference(
+  'Origin',
+  "a page's fetch sends its document's origin (Fetch: the request's origin); a Node process " +
+    'has no origin (tsws sends one only when given the Node-only `origin` option)',
+  (log) => dropKeys(log, ['origin']),
+);
+
+export const userAgent = knownDifference(
+  'User-Agent',
+  "Chromium names itself; Node's http client sends no User-Agent, and scripts see neither",
+  (log) => dropKeys(log, ['userAgent']),
+);
+
+export const permessageDeflateOffer = knownDifference(
+  'permessage-deflate offer',
+  'Chromium always offers permessage-deflate (WebSockets §2 "establish a WebSocket ' +
+    'connection" step 10); the tsws client in this tree offers no extension. The test server ' +
+    'accepts none, so `extensions` is "" on both sides',
+  (log) => dropKeys(log, ['extensions']),
+);
+
+export const browserHeaders = knownDifference(
+  'browser request headers',
+  'Chromium adds its usual request headers (Cache-Control, Pragma, Accept-Encoding, ' +
+    'Accept-Language); they belong to the browser, not to the WebSocket API',
+  (log) => dropKeys(log, ['cacheControl', 'pragma', 'acceptEncoding', 'acceptLanguage']),
+);
+
+export const invalidUtf8CloseCode = knownDifference(
+  'close code for invalid UTF-8',
+  'on the wire only (the page sees 1006 either way): Chromium fails the connection with ' +
+    '1002, tsws with 1007, the code RFC 6455 §7.4.1 gives to "data within a message that was ' +
+    'not consistent with the type of the message (e.g., non-UTF-8 [RFC3629] data within a ' +
+    'text message)"',
+  (log) =>
+    replaceDeep(
+      log,
+      (key, value) => key === 'code' && (value === 1002 || value === 1007),
+      () => '1002 or 1007',
+    ),
+);
+
+export type { KnownDifference };
