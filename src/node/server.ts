@@ -9,7 +9,6 @@ import {
   type PerMessageDeflateOptions,
   type ResolvedDeflateOptions,
   resolveDeflateOptions,
-  zlibLimiter,
 } from '../extensions/index.js';
 import {
   buildAcceptResponse,
@@ -165,7 +164,6 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     }
     if (options.perMessageDeflate) {
       this._deflateOptions = resolveDeflateOptions(options.perMessageDeflate);
-      zlibLimiter.setConcurrency(this._deflateOptions.concurrencyLimit);
     }
     this.options = { clientTracking: true, ...options };
     this.clients = this.options.clientTracking ? new Set() : undefined;
@@ -466,20 +464,11 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     }
     // RFC 7692: the first acceptable permessage-deflate offer, if compression is on.
     let extensions = '';
-    let deflate: PerMessageDeflate | undefined;
+    let agreed: ReturnType<typeof negotiateServer>;
     const deflateOptions = this._deflateOptions;
     if (deflateOptions !== undefined && upgrade.extensions.length > 0) {
-      const offers = upgrade.extensions.filter((offer) => offer.name === 'permessage-deflate');
-      const agreed = negotiateServer(offers, deflateOptions);
-      if (agreed !== undefined) {
-        extensions = agreed.response;
-        deflate = new PerMessageDeflate(
-          agreed.params,
-          'server',
-          deflateOptions,
-          this._settings.connection.maxPayload,
-        );
-      }
+      agreed = negotiateServer(upgrade.extensions, deflateOptions);
+      if (agreed !== undefined) extensions = agreed.response;
     }
     let response = buildAcceptResponse({ key: upgrade.key, protocol, extensions });
     if (this.listenerCount('headers') > 0) {
@@ -489,6 +478,15 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     }
     socket.upgraded = true;
     const accepted = socket.accept(response, head);
+    const deflate =
+      agreed === undefined
+        ? undefined
+        : new PerMessageDeflate(
+            agreed.params,
+            'server',
+            deflateOptions!,
+            this._settings.connection.maxPayload,
+          );
     const ws = new WebSocket(null);
     ws._protocol = protocol ?? '';
     ws._extensions = extensions;

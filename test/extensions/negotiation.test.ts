@@ -99,7 +99,8 @@ describe('resolveDeflateOptions', () => {
       threshold: 1024,
       level: 6,
       memLevel: 8,
-      concurrencyLimit: 10,
+      // Not given: the process-wide default applies (limiter.ts).
+      concurrencyLimit: undefined,
     };
     assert.deepEqual({ ...resolveDeflateOptions(true) }, expected);
     assert.deepEqual({ ...resolveDeflateOptions({}) }, expected);

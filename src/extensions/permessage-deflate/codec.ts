@@ -25,27 +25,50 @@ interface Job {
 type ZlibStream = (zlib.DeflateRaw | zlib.InflateRaw) & { job?: Job };
 
 /**
- * Streams with no context kept between messages are shared: a server with many connections
- * that agreed on no context takeover holds no zlib memory per connection (a deflate stream
- * costs about 256 KiB with windowBits 15 and memLevel 8, an inflate stream about 40 KiB).
+ * The zlib options of one kind of stream and its pool, shared by every connection with the
+ * same settings. Streams with no context kept between messages are pooled: a server with many
+ * connections that agreed on no context takeover holds no zlib memory per idle connection (a
+ * deflate stream costs about 256 KiB with windowBits 15 and memLevel 8, an inflate stream
+ * about 40 KiB; see the README's table).
  */
-const pools = new Map<string, ZlibStream[]>();
+interface StreamKind {
+  readonly inflate: boolean;
+  readonly options: zlib.ZlibOptions;
+  readonly pool: ZlibStream[];
+}
+
+const kinds = new Map<string, StreamKind>();
+
+function streamKind(inflate: boolean, options: zlib.ZlibOptions): StreamKind {
+  const key = `${inflate}/${options.windowBits}/${options.level}/${options.memLevel}`;
+  let kind = kinds.get(key);
+  if (kind === undefined) {
+    kind = { inflate, options: Object.freeze(options), pool: [] };
+    kinds.set(key, kind);
+  }
+  return kind;
+}
 
 /**
  * The permessage-deflate codec of one connection (RFC 7692 §7.2): compresses outgoing
  * messages and decompresses incoming ones, asynchronously on zlib's thread pool, under a
  * process-wide concurrency limit. Decompression stops as soon as the output passes
  * `maxPayload` (a compression bomb costs no more than the limit).
+ *
+ * Jobs of one connection must not overlap (the caller runs them one after the other): they
+ * share the connection's streams.
  */
 export class PerMessageDeflate {
   /** False when the agreed window for our direction is 8 bits, which zlib cannot produce: we then send uncompressed (allowed, RFC 7692 §6). */
   readonly canCompress: boolean;
   readonly threshold: number;
-  private readonly deflateOptions: zlib.ZlibOptions;
-  private readonly inflateOptions: zlib.ZlibOptions;
+  private readonly deflateKind: StreamKind;
+  private readonly inflateKind: StreamKind;
   private readonly deflateTakeover: boolean;
   private readonly inflateTakeover: boolean;
   private readonly maxPayload: number;
+  /** The process-wide limit this connection asked for (withdrawn on close). */
+  private readonly concurrencyLimit: number | undefined;
   private deflater: ZlibStream | undefined;
   private inflater: ZlibStream | undefined;
   private closed = false;
@@ -67,14 +90,16 @@ export class PerMessageDeflate {
       : params.serverNoContextTakeover);
     this.canCompress = sendBits >= 9;
     this.threshold = options.threshold;
-    this.deflateOptions = {
+    this.deflateKind = streamKind(false, {
       windowBits: Math.max(sendBits, 9),
       level: options.level,
       memLevel: options.memLevel,
-    };
+    });
     // Inflating with a larger window than the peer's is always safe.
-    this.inflateOptions = { windowBits: Math.max(receiveBits, 9) };
+    this.inflateKind = streamKind(true, { windowBits: Math.max(receiveBits, 9) });
     this.maxPayload = maxPayload > 0 ? maxPayload : Number.POSITIVE_INFINITY;
+    this.concurrencyLimit = options.concurrencyLimit;
+    if (this.concurrencyLimit !== undefined) zlibLimiter.request(this.concurrencyLimit);
   }
 
   /** Compresses a message, or one fragment of it (`fin` false: more follows in the same deflate stream). */
@@ -85,20 +110,24 @@ export class PerMessageDeflate {
         callback(closedError());
         return;
       }
-      const stream = this.deflater ?? this.takeDeflater();
+      const stream = this.deflater ?? take(this.deflateKind);
       this.deflater = stream;
       const job = newJob(Number.POSITIVE_INFINITY, () => {
         stream.job = undefined;
         done();
-        if (job.error !== null) {
-          this.dropDeflater();
-          callback(job.error);
+        if (job.error !== null || this.closed) {
+          // The stream's state is unknown after an error: never reuse it.
+          this.dropDeflater(stream);
+          callback(job.error ?? closedError());
           return;
         }
         let out = join(job.chunks, job.length);
         // Each flush ends with 00 00 ff ff; only the message's end is stripped (RFC 7692 §7.2.1).
         if (fin && out.length >= 4) out = out.subarray(0, out.length - 4);
-        if (fin && !this.deflateTakeover) this.releaseDeflater();
+        if (fin && !this.deflateTakeover) {
+          this.deflater = undefined;
+          release(stream, this.deflateKind);
+        }
         callback(null, out);
       });
       stream.job = job;
@@ -115,18 +144,21 @@ export class PerMessageDeflate {
         callback(closedError());
         return;
       }
-      const stream = this.inflater ?? this.takeInflater();
+      const stream = this.inflater ?? take(this.inflateKind);
       this.inflater = stream;
       const job = newJob(this.maxPayload, () => {
         stream.job = undefined;
         done();
-        if (job.error !== null) {
+        if (job.error !== null || this.closed) {
           // The stream's state is unknown after an error or a cut: never reuse it.
-          this.dropInflater();
-          callback(job.error);
+          this.dropInflater(stream);
+          callback(job.error ?? closedError());
           return;
         }
-        if (!this.inflateTakeover) this.releaseInflater();
+        if (!this.inflateTakeover) {
+          this.inflater = undefined;
+          release(stream, this.inflateKind);
+        }
         callback(null, join(job.chunks, job.length));
       });
       stream.job = job;
@@ -136,53 +168,32 @@ export class PerMessageDeflate {
     });
   }
 
-  /** Frees the zlib streams (the connection is over). */
+  /** Frees the zlib streams (the connection is over); a job running ends with an error. */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
-    this.dropDeflater();
-    this.dropInflater();
+    if (this.concurrencyLimit !== undefined) zlibLimiter.withdraw(this.concurrencyLimit);
+    if (this.deflater?.job === undefined) this.dropDeflater(this.deflater);
+    if (this.inflater?.job === undefined) this.dropInflater(this.inflater);
   }
 
-  private takeDeflater(): ZlibStream {
-    if (!this.deflateTakeover) {
-      const pooled = pools.get(poolKey('d', this.deflateOptions))?.pop();
-      if (pooled !== undefined) return pooled;
-    }
-    return watch(zlib.createDeflateRaw(this.deflateOptions));
+  private dropDeflater(stream: ZlibStream | undefined): void {
+    if (this.deflater === stream) this.deflater = undefined;
+    stream?.destroy();
   }
 
-  private takeInflater(): ZlibStream {
-    if (!this.inflateTakeover) {
-      const pooled = pools.get(poolKey('i', this.inflateOptions))?.pop();
-      if (pooled !== undefined) return pooled;
-    }
-    return watch(zlib.createInflateRaw(this.inflateOptions));
+  private dropInflater(stream: ZlibStream | undefined): void {
+    if (this.inflater === stream) this.inflater = undefined;
+    stream?.destroy();
   }
+}
 
-  /** A stream without context goes back to the shared pool, reset. */
-  private releaseDeflater(): void {
-    const stream = this.deflater;
-    this.deflater = undefined;
-    if (stream !== undefined) release(stream, poolKey('d', this.deflateOptions));
-  }
-
-  private releaseInflater(): void {
-    const stream = this.inflater;
-    this.inflater = undefined;
-    if (stream !== undefined) release(stream, poolKey('i', this.inflateOptions));
-  }
-
-  private dropDeflater(): void {
-    const stream = this.deflater;
-    this.deflater = undefined;
-    if (stream !== undefined && stream.job === undefined) stream.destroy();
-  }
-
-  private dropInflater(): void {
-    const stream = this.inflater;
-    this.inflater = undefined;
-    if (stream !== undefined && stream.job === undefined) stream.destroy();
-  }
+function take(kind: StreamKind): ZlibStream {
+  const pooled = kind.pool.pop();
+  if (pooled !== undefined) return pooled;
+  return watch(
+    kind.inflate ? zlib.createInflateRaw(kind.options) : zlib.createDeflateRaw(kind.options),
+  );
 }
 
 function newJob(limit: number, end: () => void): Job {
@@ -202,19 +213,11 @@ function newJob(limit: number, end: () => void): Job {
 
 const MAX_POOLED = 16;
 
-function release(stream: ZlibStream, key: string): void {
+/** A stream without context goes back to its kind's pool, reset. */
+function release(stream: ZlibStream, kind: StreamKind): void {
   stream.reset();
-  let pool = pools.get(key);
-  if (pool === undefined) {
-    pool = [];
-    pools.set(key, pool);
-  }
-  if (pool.length < MAX_POOLED) pool.push(stream);
+  if (kind.pool.length < MAX_POOLED) kind.pool.push(stream);
   else stream.close();
-}
-
-function poolKey(kind: string, options: zlib.ZlibOptions): string {
-  return `${kind}/${options.windowBits}/${options.level ?? ''}/${options.memLevel ?? ''}`;
 }
 
 /** Collects a stream's output into its current job, and cuts it at the job's limit. */
@@ -230,8 +233,10 @@ function watch(stream: ZlibStream): ZlibStream {
         'the decompressed message is over maxPayload',
       );
       job.chunks = [];
-      // Stop inflating now: the rest of a bomb is never produced.
-      stream.reset();
+      // Stop inflating now: a destroyed stream processes no more of its input, so the rest
+      // of a bomb is never produced. The job ends here (no flush callback will come).
+      stream.destroy();
+      job.finish();
       return;
     }
     job.chunks.push(chunk);

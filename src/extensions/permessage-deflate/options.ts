@@ -31,7 +31,11 @@ export interface PerMessageDeflateOptions {
   level?: number;
   /** zlib memLevel, 1..9. Default 8. */
   memLevel?: number;
-  /** zlib jobs running at once, process-wide (a positive integer or Infinity). Default 10. */
+  /**
+   * zlib jobs running at once, process-wide (a positive integer or Infinity). Default 10. When
+   * several servers or clients of one process give a value, the smallest of those with live
+   * connections applies (the limit is shared, so the strictest request holds for all).
+   */
   concurrencyLimit?: number;
 }
 
@@ -46,12 +50,14 @@ export interface ResolvedDeflateOptions {
   readonly threshold: number;
   readonly level: number;
   readonly memLevel: number;
-  readonly concurrencyLimit: number;
+  /** Undefined when not given: the process-wide default applies. */
+  readonly concurrencyLimit: number | undefined;
 }
 
 export const DEFAULT_THRESHOLD = 1024;
 export const DEFAULT_LEVEL = 6;
 export const DEFAULT_MEM_LEVEL = 8;
+/** zlib jobs at once, process-wide, when no connection asks for a limit. */
 export const DEFAULT_CONCURRENCY_LIMIT = 10;
 /** RFC 7692 §7.1.2: window bits range over 8..15; 15 (32 KiB) is DEFLATE's largest window. */
 export const MIN_WINDOW_BITS = 8;
@@ -124,15 +130,9 @@ export function resolveDeflateOptions(
       ? true
       : windowBits('clientMaxWindowBits', o.clientMaxWindowBits);
   const concurrencyLimit =
-    o.concurrencyLimit === Number.POSITIVE_INFINITY
-      ? Number.POSITIVE_INFINITY
-      : integer(
-          'concurrencyLimit',
-          o.concurrencyLimit,
-          DEFAULT_CONCURRENCY_LIMIT,
-          1,
-          Number.MAX_SAFE_INTEGER,
-        );
+    o.concurrencyLimit === undefined || o.concurrencyLimit === Number.POSITIVE_INFINITY
+      ? (o.concurrencyLimit as number | undefined)
+      : integer('concurrencyLimit', o.concurrencyLimit, 0, 1, Number.MAX_SAFE_INTEGER);
   return Object.freeze({
     serverNoContextTakeover: bool('serverNoContextTakeover', o.serverNoContextTakeover),
     clientNoContextTakeover: bool('clientNoContextTakeover', o.clientNoContextTakeover),
