@@ -25,6 +25,8 @@ export interface OutboxHost {
     cb: Callback | undefined,
   ): void;
   _deliverClose(code: number | undefined, reason: string | Buffer | undefined): void;
+  /** Sends a ping or pong of the application now. */
+  _deliverControl(ping: boolean, payload: Uint8Array, cb: Callback | undefined): void;
   _failPolicy(code: number, reason: string): void;
   _emitDropped(info: DroppedMessage): void;
   _emitDrain(): void;
@@ -45,6 +47,8 @@ export interface DroppedMessage {
 const DATA = 0;
 const CLOSE = 1;
 const TASK = 2;
+/** A ping or pong of the application. */
+const CONTROL = 3;
 
 interface Item {
   kind: number;
@@ -67,6 +71,8 @@ interface Item {
   ready: boolean;
   code?: number;
   reason?: string | Buffer;
+  /** CONTROL: a ping (else a pong). */
+  ping?: boolean;
 }
 
 /** Data held while the transport is backed up: at most this much waits in the transport first. */
@@ -76,7 +82,14 @@ export const HOLD_AT = 1024 * 1024;
  * The slow side of sending, created for a connection only when needed: messages that wait
  * (behind a compression, a Blob being read, a stream being sent, or a peer that is not reading),
  * in order, as whole messages, under a backpressure limit with a policy: close the connection,
- * or drop the newest or the oldest whole messages. Control frames never wait here.
+ * or drop the newest or the oldest whole messages.
+ *
+ * The frames the library sends by itself (automatic pongs, heartbeat pings, close echoes and
+ * failures) never wait here. The application's close frame goes after every message sent
+ * before it. Its pings and pongs go after the messages sent before them that are still being
+ * prepared (compressed, read from a Blob), so that asynchronous work never reorders what the
+ * application sent (as in ws), but ahead of messages that are ready and held only because the
+ * peer is not reading (so that a busy connection still answers and measures its round trip).
  */
 export class Outbox {
   private readonly queue: Item[] = [];
@@ -191,6 +204,32 @@ export class Outbox {
     this.pump();
   }
 
+  /** Queues a ping or pong (its payload, or a Blob's to read first), in order (see above). */
+  control(
+    ping: boolean,
+    payload: Uint8Array | undefined,
+    produce: (() => Promise<Uint8Array>) | undefined,
+    cb: Callback | undefined,
+  ): void {
+    this.queue.push({
+      kind: CONTROL,
+      payload,
+      binary: true,
+      fin: true,
+      cb,
+      bytes: 0,
+      droppable: false,
+      compress: false,
+      rsv1: undefined,
+      work: undefined,
+      produce,
+      started: false,
+      ready: produce === undefined,
+      ping,
+    });
+    this.pump();
+  }
+
   /** The close frame goes after every message queued before it. */
   close(code: number | undefined, reason: string | Buffer | undefined): void {
     this.queue.push({
@@ -217,9 +256,8 @@ export class Outbox {
     const queue = this.queue.splice(0);
     this.heldBytes = 0;
     this.lastDataFin = undefined;
-    for (const item of queue) {
-      if (item.kind === DATA && item.cb !== undefined) process.nextTick(item.cb, closedError());
-    }
+    // Each callback once: work still running for an aborted item reports nothing more.
+    for (const item of queue) if (item.cb !== undefined) process.nextTick(item.cb, closedError());
   }
 
   /** Sends what can go now, in order: called after each write and when the transport drains. */
@@ -238,6 +276,7 @@ export class Outbox {
         if (item.kind === DATA) {
           if (host._pendingBytes() >= host._maxBackpressure || host._pendingBytes() >= HOLD_AT) {
             this.holding = true;
+            this.sendControlsAhead();
             break;
           }
           queue.shift();
@@ -250,6 +289,9 @@ export class Outbox {
         } else if (item.kind === CLOSE) {
           queue.shift();
           host._deliverClose(item.code, item.reason);
+        } else if (item.kind === CONTROL) {
+          queue.shift();
+          host._deliverControl(item.ping!, item.payload as Uint8Array, item.cb);
         } else {
           queue.shift();
         }
@@ -264,7 +306,25 @@ export class Outbox {
     }
   }
 
-  /** Starts an item's asynchronous work; when done, the queue goes on. */
+  /**
+   * The head message is held for the peer: pings and pongs queued behind messages that are all
+   * ready go now. A close frame, or anything still to be prepared, keeps the rest in order.
+   */
+  private sendControlsAhead(): void {
+    const queue = this.queue;
+    for (let i = 1; i < queue.length; ) {
+      const item = queue[i]!;
+      if (!item.ready || item.kind === CLOSE || item.kind === TASK) return;
+      if (item.kind === CONTROL) {
+        queue.splice(i, 1);
+        this.host._deliverControl(item.ping!, item.payload as Uint8Array, item.cb);
+      } else {
+        i++;
+      }
+    }
+  }
+
+  /** Starts an item's asynchronous work (only ever the head's); when done, the queue goes on. */
   private start(item: Item): void {
     item.started = true;
     const work =
@@ -281,11 +341,11 @@ export class Outbox {
         this.pump();
       },
       (error: Error) => {
+        // Aborted meanwhile (the connection is gone): its callback already had the error.
+        if (this.queue[0] !== item) return;
         // The item is lost; what follows still goes.
-        if (this.queue[0] === item) {
-          this.queue.shift();
-          this.heldBytes -= item.bytes;
-        }
+        this.queue.shift();
+        this.heldBytes -= item.bytes;
         this.host._emitAsyncError(error, item.cb);
         this.pump();
       },

@@ -405,6 +405,11 @@ export abstract class SocketBase
     this._scheduleFlush();
   }
 
+  /** @internal */
+  _deliverControl(ping: boolean, payload: Uint8Array, cb: Callback | undefined): void {
+    this._controlNow(ping, payload, cb);
+  }
+
   /** @internal The backpressure policy closes the connection. */
   _failPolicy(code: number, reason: string): void {
     this._conn!.failConnection(code, reason);

@@ -144,7 +144,9 @@ export class WebSocket extends SocketBase {
     const payload = toPayload(data as Exclude<SendData, Blob | number>);
     const conn = this._conn;
     if (conn === undefined || conn.state !== ConnectionState.Open) {
-      this._sendAfterClose(payload.length, cb);
+      // Counted in bytes, as a browser's bufferedAmount (UTF-8 for text).
+      const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+      this._sendAfterClose(bytes, cb);
       return false;
     }
     // The fast path: nothing waits, no compression, the peer keeps up.
@@ -264,16 +266,16 @@ export class WebSocket extends SocketBase {
     if (typeof Blob !== 'undefined' && data instanceof Blob) {
       if (data.size > MAX_CONTROL_PAYLOAD) throw controlTooLongError();
       const blob = data;
-      this._box().task(async () => {
-        this._controlNow(ping, new Uint8Array(await blob.arrayBuffer()), cb);
-      }, cb);
+      const read = async () => new Uint8Array(await blob.arrayBuffer());
+      this._box().control(ping, undefined, read, cb);
       return;
     }
     const view = data === undefined ? EMPTY : toPayload(data as Exclude<SendData, Blob | number>);
     const payload = typeof view === 'string' ? Buffer.from(view) : view;
     if (payload.length > MAX_CONTROL_PAYLOAD) throw controlTooLongError();
-    // Control frames never wait behind queued messages (RFC 6455 §5.5 lets them interleave).
-    this._controlNow(ping, payload, cb);
+    // Behind messages still being compressed or read, ahead of those held for the peer (outbox.ts).
+    if (this._outbox?.active) this._outbox.control(ping, payload, undefined, cb);
+    else this._controlNow(ping, payload, cb);
   }
 }
 
