@@ -124,6 +124,48 @@ describe('permessage-deflate codec', () => {
       }
     });
 
+    it('the examples of RFC 7692 §7.2.3 decompress, in one stream with context takeover', async () => {
+      const c = codec('server');
+      const hello = (bytes: number[]) => decompress(c, Buffer.from(bytes));
+      // §7.2.3.1: a message using a compressed block.
+      assert.equal((await hello([0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00])).toString(), 'Hello');
+      // §7.2.3.2: the same message again, referring to the first through the shared window.
+      assert.equal((await hello([0xf2, 0x00, 0x11, 0x00, 0x00])).toString(), 'Hello');
+      // §7.2.3.3: a block with no compression.
+      const stored = [0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00];
+      assert.equal((await hello(stored)).toString(), 'Hello');
+      // §7.2.3.5: two DEFLATE blocks in one message.
+      const two = [0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00];
+      assert.equal((await hello(two)).toString(), 'Hello');
+      // §7.2.3.4: a block with BFINAL set ends the peer's DEFLATE stream...
+      assert.equal(
+        (await hello([0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00])).toString(),
+        'Hello',
+      );
+      // ...so the next messages start a new one (as in ws), and are not lost.
+      assert.equal((await hello([0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00])).toString(), 'Hello');
+      const finished = zlib.deflateRawSync(Buffer.from('finished with Z_FINISH'));
+      for (let i = 0; i < 3; i++) {
+        const out = await decompress(c, Buffer.concat([finished, Buffer.from([0x00])]));
+        assert.equal(out.toString(), 'finished with Z_FINISH', `#${i}`);
+      }
+      const text = textCorpus(5000, 2);
+      assert.ok((await decompress(c, deflateMessage(text))).equals(text));
+      c.close();
+    });
+
+    it('a BFINAL message without context takeover: the pooled stream serves the next message', async () => {
+      const params = { clientNoContextTakeover: true };
+      const finished = Buffer.concat([zlib.deflateRawSync(Buffer.from('final')), Buffer.from([0])]);
+      for (let i = 0; i < 3; i++) {
+        const c = codec('server', params);
+        assert.equal((await decompress(c, finished)).toString(), 'final');
+        const text = textCorpus(3000, i);
+        assert.ok((await decompress(c, deflateMessage(text))).equals(text), `#${i}`);
+        c.close();
+      }
+    });
+
     it('an empty message compresses to a single 0x00 byte (RFC 7692 §7.2.3.6)', async () => {
       const out = await compress(codec('client'), Buffer.alloc(0));
       assert.deepEqual([...out], [0x00]);

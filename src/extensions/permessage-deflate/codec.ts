@@ -144,6 +144,9 @@ export class PerMessageDeflate {
         callback(closedError());
         return;
       }
+      // A message that ended with a BFINAL block ended the peer's DEFLATE stream (RFC 7692
+      // §7.2.3.4): the next message starts a new one.
+      if (this.inflater?.readableEnded) this.dropInflater(this.inflater);
       const stream = this.inflater ?? take(this.inflateKind);
       this.inflater = stream;
       const job = newJob(this.maxPayload, () => {
@@ -155,7 +158,8 @@ export class PerMessageDeflate {
           callback(job.error ?? closedError());
           return;
         }
-        if (!this.inflateTakeover) {
+        if (stream.readableEnded) this.dropInflater(stream);
+        else if (!this.inflateTakeover) {
           this.inflater = undefined;
           release(stream, this.inflateKind);
         }
