@@ -124,11 +124,7 @@ export class Outbox {
     let compressed = this.fragmentsCompressed;
     if (compressed === undefined) {
       const deflate = this.host._deflate;
-      compressed =
-        deflate !== undefined &&
-        compress !== false &&
-        deflate.canCompress &&
-        bytes >= deflate.threshold;
+      compressed = deflate !== undefined && compress !== false && bytes >= deflate.threshold;
     }
     this.fragmentsCompressed = fin ? undefined : compressed;
     return compressed;

@@ -480,7 +480,7 @@ describe('negotiateServer: our options against the offer', () => {
       params: { serverMaxWindowBits: 11 },
     },
     {
-      // An 8-bit server window is agreed faithfully (the codec then sends uncompressed).
+      // An 8-bit server window is agreed faithfully (the codec keeps within it: codec.test.ts).
       offer: `${PMD}; server_max_window_bits=8; client_max_window_bits`,
       options: {},
       response: `${PMD}; server_max_window_bits=8`,

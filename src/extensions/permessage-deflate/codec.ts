@@ -59,8 +59,6 @@ function streamKind(inflate: boolean, options: zlib.ZlibOptions): StreamKind {
  * share the connection's streams.
  */
 export class PerMessageDeflate {
-  /** False when the agreed window for our direction is 8 bits, which zlib cannot produce: we then send uncompressed (allowed, RFC 7692 §6). */
-  readonly canCompress: boolean;
   readonly threshold: number;
   private readonly deflateKind: StreamKind;
   private readonly inflateKind: StreamKind;
@@ -88,8 +86,9 @@ export class PerMessageDeflate {
     this.inflateTakeover = !(ours === 'server'
       ? params.clientNoContextTakeover
       : params.serverNoContextTakeover);
-    this.canCompress = sendBits >= 9;
     this.threshold = options.threshold;
+    // zlib's raw deflate takes 9 bits at least; with 9 its matches reach back at most
+    // 2^9 - 262 = 250 bytes, so its output fits an agreed 8-bit (256-byte) window too.
     this.deflateKind = streamKind(false, {
       windowBits: Math.max(sendBits, 9),
       level: options.level,

@@ -160,8 +160,8 @@ function acceptOffer(
       response.push(['client_max_window_bits', String(bits)]);
     }
   }
-  // An agreed server window of 8 bits is accepted: zlib inflates it, and the codec then sends
-  // uncompressed (zlib cannot deflate with an 8-bit window; RFC 7692 §6 allows it).
+  // An agreed server window of 8 bits is accepted: the codec compresses with zlib's 9-bit
+  // window, whose matches reach back at most 250 bytes (codec.ts).
   return {
     response: formatExtensionHeader([{ name: PERMESSAGE_DEFLATE, params: response }]),
     params,
