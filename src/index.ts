@@ -1,3 +1,4 @@
+export type { PerMessageDeflateOptions } from './extensions/index.js';
 export { HandshakeError } from './handshake/index.js';
 export * from './node/index.js';
 export {
