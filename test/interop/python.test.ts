@@ -37,7 +37,7 @@ import {
 type Pairing = 'python client → tsws server' | 'tsws client → python server';
 const PAIRINGS: Pairing[] = ['python client → tsws server', 'tsws client → python server'];
 
-/** No compression (tsws has no permessage-deflate yet), no size limit, no keepalive pings. */
+/** No compression (deflate.test.ts has it on at both ends), no size limit, no keepalive pings. */
 const BASE: PyConfig = {
   compression: 'none',
   max_size: null,

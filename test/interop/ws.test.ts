@@ -44,7 +44,7 @@ interface PairOptions {
   handleProtocols?: (protocols: Set<string>) => string | false;
   clientMaxPayload?: number;
   serverMaxPayload?: number;
-  /** ws only (tsws has no permessage-deflate yet): let the ws side offer / accept it. */
+  /** Let the ws side offer / accept permessage-deflate (tsws keeps its defaults; deflate.test.ts has both ends on). */
   deflate?: boolean;
 }
 
