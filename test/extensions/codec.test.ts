@@ -124,6 +124,37 @@ describe('permessage-deflate codec', () => {
       }
     });
 
+    it('empty messages and empty last fragments between others keep the stream valid (0x00 each)', async () => {
+      for (const params of [{}, { serverNoContextTakeover: true }]) {
+        const c = codec('server', params);
+        const peer = zlib.createInflateRaw();
+        const inflate = (payload: Buffer) =>
+          new Promise<Buffer>((resolve, reject) => {
+            const chunks: Buffer[] = [];
+            const onData = (chunk: Buffer) => chunks.push(chunk);
+            peer.on('data', onData);
+            peer.once('error', reject);
+            peer.write(Buffer.concat([payload, TAIL]));
+            peer.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+              peer.off('data', onData);
+              resolve(Buffer.concat(chunks));
+            });
+          });
+        const text = textCorpus(3000, 4);
+        for (const data of [text, Buffer.alloc(0), Buffer.alloc(0), text]) {
+          const out = await compress(c, data);
+          if (data.length === 0) assert.deepEqual([...out], [0x00]);
+          assert.ok((await inflate(out)).equals(data), JSON.stringify(params));
+        }
+        // A message in fragments whose last one is empty.
+        const parts = [await compress(c, text, false), await compress(c, Buffer.alloc(0), true)];
+        assert.ok((await inflate(Buffer.concat(parts))).equals(text));
+        assert.ok((await inflate(await compress(c, text))).equals(text), 'and after it');
+        peer.close();
+        c.close();
+      }
+    });
+
     it('the examples of RFC 7692 §7.2.3 decompress, in one stream with context takeover', async () => {
       const c = codec('server');
       const hello = (bytes: number[]) => decompress(c, Buffer.from(bytes));

@@ -7,6 +7,11 @@ import type { ResolvedDeflateOptions } from './options.js';
 
 /** RFC 7692 §7.2.1: a message's compressed data ends with this empty stored block, removed on the wire. */
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+/** An empty stored block without its tail: what an empty message compresses to. */
+const EMPTY_BLOCK = Buffer.from([0x00]);
+const EMPTY = Buffer.alloc(0);
+/** Compressed messages up to this size get the tail appended by a copy (one zlib pass). */
+const JOIN_TAIL_BELOW = 64 * 1024;
 
 type Callback = (error: Error | null, result?: Buffer) => void;
 type Role = 'server' | 'client';
@@ -103,6 +108,12 @@ export class PerMessageDeflate {
 
   /** Compresses a message, or one fragment of it (`fin` false: more follows in the same deflate stream). */
   compress(data: Uint8Array, fin: boolean, callback: Callback): void {
+    // Nothing to compress: zlib would write nothing for a flush with no new input (Z_BUF_ERROR),
+    // and an empty message is an empty stored block without its tail (RFC 7692 §7.2.3.6).
+    if (data.length === 0) {
+      process.nextTick(() => this.compressNothing(fin, callback));
+      return;
+    }
     zlibLimiter.run((done) => {
       if (this.closed) {
         done();
@@ -130,9 +141,22 @@ export class PerMessageDeflate {
         callback(null, out);
       });
       stream.job = job;
-      stream.write(data);
-      stream.flush(zlib.constants.Z_SYNC_FLUSH, () => job.finish());
+      // The stream flushes every write (Z_SYNC_FLUSH): one pass on zlib's thread, not two.
+      stream.write(data, () => job.finish());
     });
+  }
+
+  private compressNothing(fin: boolean, callback: Callback): void {
+    if (this.closed) {
+      callback(closedError());
+      return;
+    }
+    const stream = this.deflater;
+    if (fin && !this.deflateTakeover && stream !== undefined) {
+      this.deflater = undefined;
+      release(stream, this.deflateKind);
+    }
+    callback(null, fin ? EMPTY_BLOCK : EMPTY);
   }
 
   /** Decompresses a whole message (the payloads of its frames, joined). */
@@ -165,9 +189,13 @@ export class PerMessageDeflate {
         callback(null, join(job.chunks, job.length));
       });
       stream.job = job;
-      stream.write(data);
-      stream.write(TAIL);
-      stream.flush(() => job.finish());
+      // One write where the copy is cheap: each write is a pass on zlib's thread.
+      if (data.length <= JOIN_TAIL_BELOW) {
+        stream.write(Buffer.concat([data, TAIL]), () => job.finish());
+      } else {
+        stream.write(data);
+        stream.write(TAIL, () => job.finish());
+      }
     });
   }
 
@@ -195,7 +223,9 @@ function take(kind: StreamKind): ZlibStream {
   const pooled = kind.pool.pop();
   if (pooled !== undefined) return pooled;
   return watch(
-    kind.inflate ? zlib.createInflateRaw(kind.options) : zlib.createDeflateRaw(kind.options),
+    kind.inflate
+      ? zlib.createInflateRaw({ ...kind.options, flush: zlib.constants.Z_SYNC_FLUSH })
+      : zlib.createDeflateRaw({ ...kind.options, flush: zlib.constants.Z_SYNC_FLUSH }),
   );
 }
 
