@@ -1,8 +1,10 @@
 // What every benchmark server shares: the command line, the READY line, the memory report on
 // SIGUSR2, and stopping (SIGTERM, SIGINT, or the parent going away).
 //
-//   node --expose-gc bench/servers/NAME.mjs [--port 0] [--exit-with-stdin]
+//   node --expose-gc bench/servers/NAME.mjs [--port 0] [--exit-with-stdin] [--deflate JSON]
 //
+// - --deflate: permessage-deflate on, with these options (tsws's names; `{}` for the defaults);
+//   off without it (both libraries' server default). See bench/deflate.mjs.
 // - Listens on 127.0.0.1 only, and prints `READY <port>` on stdout once listening.
 // - SIGUSR2: runs global.gc() twice (when started with --expose-gc), then prints one JSON line
 //   {"rss":…,"heapUsed":…,"external":…,"arrayBuffers":…,"connections":…} on stdout.
@@ -12,12 +14,13 @@ import { parseArgs } from 'node:util';
 
 export const HOST = '127.0.0.1';
 
-/** The port to listen on (0: any free port). */
+/** The port to listen on (0: any free port), and the permessage-deflate options (or false). */
 export function serverArgs() {
   const { values } = parseArgs({
     options: {
       port: { type: 'string', default: process.env.PORT ?? '0' },
       'exit-with-stdin': { type: 'boolean', default: false },
+      deflate: { type: 'string' },
     },
     strict: true,
   });
@@ -26,7 +29,8 @@ export function serverArgs() {
     process.stderr.write(`invalid --port: ${values.port}\n`);
     process.exit(2);
   }
-  return { port, exitWithStdin: values['exit-with-stdin'] };
+  const deflate = values.deflate === undefined ? false : JSON.parse(values.deflate);
+  return { port, exitWithStdin: values['exit-with-stdin'], deflate };
 }
 
 /**

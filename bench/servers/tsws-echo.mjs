@@ -4,8 +4,8 @@
 import { WebSocketServer } from '../../dist/index.js';
 import { failed, HOST, ready, serverArgs } from './common.mjs';
 
-const { port, exitWithStdin } = serverArgs();
-const wss = new WebSocketServer({ port, host: HOST, heartbeat: false });
+const { port, exitWithStdin, deflate } = serverArgs();
+const wss = new WebSocketServer({ port, host: HOST, heartbeat: false, perMessageDeflate: deflate });
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
 });
@@ -16,6 +16,6 @@ wss.on('listening', () => {
     port: wss.address().port,
     connections: () => wss.clients.size,
     exitWithStdin,
-    note: 'tsws (dist/index.js), heartbeat off',
+    note: `tsws (dist/index.js), heartbeat off${deflate ? `, permessage-deflate ${JSON.stringify(deflate)}` : ''}`,
   });
 });

@@ -17,8 +17,15 @@ if (!process.env.WS_NO_BUFFER_UTIL) {
   } catch {}
 }
 
-const { port, exitWithStdin } = serverArgs();
-const wss = new WebSocketServer({ port, host: HOST });
+const { port, exitWithStdin, deflate } = serverArgs();
+// tsws's level and memLevel are ws's zlibDeflateOptions; the other names are the same.
+const perMessageDeflate =
+  deflate === false
+    ? false
+    : (({ level, memLevel, ...rest }) => ({ ...rest, zlibDeflateOptions: { level, memLevel } }))(
+        deflate,
+      );
+const wss = new WebSocketServer({ port, host: HOST, perMessageDeflate });
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
 });
@@ -29,6 +36,6 @@ wss.on('listening', () => {
     port: wss.address().port,
     connections: () => wss.clients.size,
     exitWithStdin,
-    note: `ws ${version}, ${native ? 'bufferutil (native masking)' : 'plain JavaScript (no bufferutil)'}`,
+    note: `ws ${version}, ${native ? 'bufferutil (native masking)' : 'plain JavaScript (no bufferutil)'}${deflate ? `, permessage-deflate ${JSON.stringify(deflate)}` : ''}`,
   });
 });
