@@ -127,6 +127,8 @@ export class FrameWriter {
   /** Takes every chunk written so far, in order. */
   take(): Buffer[] {
     this.seal();
+    // An idle writer must not keep a slab alive: the chunks taken are the slab's only users.
+    this.segSlab = undefined;
     const chunks = this.chunks;
     if (chunks === undefined) return NO_CHUNKS;
     this.chunks = undefined;

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import {
   Connection,
@@ -284,6 +286,25 @@ describe('the shared slab', () => {
     const chunks = conn.dataToSend();
     assert.equal(chunks.length, 1, 'one contiguous chunk for one write');
     assert.equal(chunks[0]!.length, 300);
+  });
+
+  it('a writer keeps no slab alive once its chunks are taken (an idle connection holds no output memory)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const idle = new FrameWriter({ mask: false, generateMask: randomMask });
+    idle.writeFrame(Opcode.Binary, true, false, Buffer.alloc(4096, 1));
+    const slab = new WeakRef(idle.take()[0]!.buffer);
+    // Other writers fill that slab and move on to a new one; their chunks are dropped.
+    const busy = new FrameWriter({ mask: false, generateMask: randomMask });
+    for (let i = 0; i < 10; i++) busy.writeFrame(Opcode.Binary, true, false, Buffer.alloc(8192));
+    busy.take();
+    // A WeakRef's target lives until the end of the job that made or read it: collect later.
+    for (let i = 0; i < 2; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      gc();
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(slab.deref(), undefined, 'the idle writer still holds its last slab');
   });
 
   it('bufferedAmount is the byte count of what dataToSend returns', () => {
