@@ -702,7 +702,7 @@ browserSuite('WebSocket: Chromium and tsws log the same', (scenario) => {
       });
       ws.close();
     },
-    { serial: true, timeout: 30_000 },
+    { serial: true, timeout: 60_000 },
   );
 
   scenario(
@@ -733,6 +733,6 @@ browserSuite('WebSocket: Chromium and tsws log the same', (scenario) => {
       log({ reply });
       ws.close();
     },
-    { serial: true, timeout: 30_000 },
+    { serial: true, timeout: 60_000 },
   );
 });

@@ -103,40 +103,6 @@ export const isTrusted = knownDifference(
   (log) => dropKeys(log, ['isTrusted']),
 );
 
-/** WebSocketStream: binary messages are read as Uint8Array (tsws) or ArrayBuffer (Chromium). */
-export const binaryChunkType = knownDifference(
-  'binary chunk type',
-  'the WebSocketStream proposal reads binary messages as Uint8Array (whatwg/websockets#48, ' +
-    'after ricea/websocketstream-explainer#20 "Change readable chunk type from ArrayBuffer ' +
-    'to Uint8Array"), which tsws follows; Chromium 156 still gives ArrayBuffers',
-  (log) =>
-    replaceDeep(
-      log,
-      (key, value) => key === 'type' && (value === 'ArrayBuffer' || value === 'Uint8Array'),
-      () => 'Uint8Array or ArrayBuffer',
-    ),
-);
-
-/** WebSocketCloseInfo.closeCode out of range: TypeError ([EnforceRange]) or InvalidAccessError. */
-export const enforceRangeCloseCode = knownDifference(
-  '[EnforceRange] closeCode',
-  "the WebSocketStream proposal's WebSocketCloseInfo has `[EnforceRange] unsigned short " +
-    'closeCode` (whatwg/websockets#48), so a code that is not finite or not in 0-65535 is a ' +
-    "TypeError, which tsws follows; Chromium converts it as the older design's [Clamp] did " +
-    '(−1 → 0, 65536 → 65535, NaN → 0) and then throws InvalidAccessError. Valid codes and ' +
-    'fractions (truncated by both) agree',
-  (log) => replaceValues(log, /^\[EnforceRange\]/, 'a TypeError, or an InvalidAccessError'),
-);
-
-/** WebSocketStream: the rejection of opened/closed when the signal aborts. */
-export const abortReason = knownDifference(
-  'abort reason',
-  'tsws rejects opened and closed with the signal\'s abort reason (DOM §3.1 "abort reason", ' +
-    'as fetch() does); Chromium always rejects with a new AbortError, whatever the reason. ' +
-    'The two agree for AbortSignal.abort() and AbortController.abort() without a reason',
-  (log) => replaceValues(log, /^customReason$/, "the signal's reason, or an AbortError"),
-);
-
 // ---- the wire (not visible to the page, seen by the test server) ----
 
 export const origin = knownDifference(
