@@ -31,10 +31,19 @@ export interface WebSocketOptions
 }
 
 type BinaryType = 'blob' | 'arraybuffer';
-type Handler =
-  | ((this: WebSocket, event: Event) => unknown)
-  | { handleEvent(event: Event): unknown };
-type HandlerType = 'open' | 'message' | 'error' | 'close';
+/** The events of a WebSocket and their classes. */
+export interface WebSocketEventMap {
+  open: Event;
+  message: MessageEvent;
+  error: Event;
+  close: CloseEvent;
+}
+
+type HandlerType = keyof WebSocketEventMap;
+/** An event handler attribute's value (as lib.dom types them, `this` is the WebSocket). */
+type Handler<E extends Event = Event> =
+  | ((this: WebSocket, event: E) => unknown)
+  | { handleEvent(event: E): unknown };
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -49,6 +58,7 @@ const CLOSED = 3;
  * Node-only extras, out of the standard surface's way: a third `options` argument (headers,
  * maxPayload, handshakeTimeout, heartbeat, TLS options) and `ping()`.
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface below only adds typed overloads of inherited methods.
 export class WebSocket extends EventTarget {
   // The constants are defined below (defineInterface) as WebIDL says.
   declare static readonly CONNECTING: 0;
@@ -134,29 +144,29 @@ export class WebSocket extends EventTarget {
     if (value === 'blob' || value === 'arraybuffer') this.#binaryType = value;
   }
 
-  get onopen(): Handler | null {
+  get onopen(): Handler<Event> | null {
     return this.#handlers.open ?? null;
   }
-  set onopen(handler: Handler | null) {
-    this.#setHandler('open', handler);
+  set onopen(handler: Handler<Event> | null) {
+    this.#setHandler('open', handler as Handler | null);
   }
-  get onmessage(): Handler | null {
+  get onmessage(): Handler<MessageEvent> | null {
     return this.#handlers.message ?? null;
   }
-  set onmessage(handler: Handler | null) {
-    this.#setHandler('message', handler);
+  set onmessage(handler: Handler<MessageEvent> | null) {
+    this.#setHandler('message', handler as Handler | null);
   }
-  get onerror(): Handler | null {
+  get onerror(): Handler<Event> | null {
     return this.#handlers.error ?? null;
   }
-  set onerror(handler: Handler | null) {
-    this.#setHandler('error', handler);
+  set onerror(handler: Handler<Event> | null) {
+    this.#setHandler('error', handler as Handler | null);
   }
-  get onclose(): Handler | null {
+  get onclose(): Handler<CloseEvent> | null {
     return this.#handlers.close ?? null;
   }
-  set onclose(handler: Handler | null) {
-    this.#setHandler('close', handler);
+  set onclose(handler: Handler<CloseEvent> | null) {
+    this.#setHandler('close', handler as Handler | null);
   }
 
   /** "close(code, reason)" method steps. */
@@ -342,6 +352,31 @@ export class WebSocket extends EventTarget {
       this.addEventListener(type, listener);
     }
   }
+}
+
+// Typed listeners, as lib.dom declares them for the browser's WebSocket. Types only: the
+// methods stay EventTarget.prototype's, as WebIDL has them (no own addEventListener).
+export interface WebSocket {
+  addEventListener<K extends keyof WebSocketEventMap>(
+    type: K,
+    listener: (this: WebSocket, event: WebSocketEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(
+    type: string,
+    listener: EventListener | EventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  removeEventListener<K extends keyof WebSocketEventMap>(
+    type: K,
+    listener: (this: WebSocket, event: WebSocketEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(
+    type: string,
+    listener: EventListener | EventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
 }
 
 const CONSTRUCT = "Failed to construct 'WebSocket'";

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { WebSocketStream } from '../../src/whatwg/index.js';
+import { invalidUtf8CloseCode } from '../helpers/browser-differences.js';
 import {
   browserSuite,
   type ScenarioEnv,
@@ -189,7 +190,12 @@ const harness = browserSuite('WebSocketStream: Chromium and tsws log the same', 
 
   scenario('the server closes: with a code, without one', async (env) => {
     const { WebSocketStream, at, log, settle, describe } = env;
-    for (const path of ['/close?after=0&code=4001&reason=bye', '/close?after=0']) {
+    for (const path of [
+      '/close?after=0&code=4001&reason=bye',
+      '/close?after=0',
+      '/close?after=0&code=1011&reason=oops',
+      `/close?after=0&code=1000&reason=${encodeURIComponent('héllo ✓')}`,
+    ]) {
       const wss = new WebSocketStream(at(path));
       const { readable, writable } = await wss.opened;
       const reader = readable.getReader();
@@ -199,6 +205,61 @@ const harness = browserSuite('WebSocketStream: Chromium and tsws log the same', 
       log({ write: await settle(writer.write('late')), writerClosed: await settle(writer.closed) });
       log({ desiredSize: describe(writer.desiredSize) });
     }
+  });
+
+  scenario('receive text, binary and empty messages', async (env) => {
+    const { WebSocketStream, at, log, describe, settle } = env;
+    const wss = new WebSocketStream(at('/kinds'));
+    const { readable } = await wss.opened;
+    const reader = readable.getReader();
+    for (let i = 0; i < 5; i++) {
+      const { value, done } = await reader.read();
+      log({ read: describe(value), done });
+    }
+    wss.close();
+    log({ closed: await settle(wss.closed), end: await settle(reader.read()) });
+  });
+
+  scenario('write() in each state: open, after close(), once closed', async (env) => {
+    const { WebSocketStream, at, log, settle, describe, serverLog } = env;
+    const url = at('/echo');
+    const wss = new WebSocketStream(url);
+    const { readable, writable } = await wss.opened;
+    const writer = writable.getWriter();
+    const reader = readable.getReader();
+    log({ open: await settle(writer.write('while open')), desiredSize: writer.desiredSize });
+    log({ echo: describe((await reader.read()).value) });
+    wss.close({ closeCode: 4000, reason: 'closing' });
+    // The closing handshake has started: what is written now is not sent.
+    log({ closing: await settle(writer.write('while closing')) });
+    log({ closed: await settle(wss.closed) });
+    log({ afterClosed: await settle(writer.write('once closed')) });
+    log({ writerClosed: await settle(writer.closed), desiredSize: describe(writer.desiredSize) });
+    log({ server: await serverLog(url) });
+  });
+
+  scenario('subprotocol negotiation', async (env) => {
+    const { WebSocketStream, at, log, settle, serverLog } = env;
+    const cases: [string, string[] | undefined][] = [
+      ['/protocol?choose=b', ['a', 'b']],
+      ['/protocol', ['chat']],
+      ['/protocol?choose=a', ['a']],
+      ['/protocol', []],
+      ['/protocol', undefined],
+    ];
+    for (const [path, protocols] of cases) {
+      const url = at(path);
+      const wss = new WebSocketStream(url, protocols === undefined ? {} : { protocols });
+      const { protocol, extensions } = await wss.opened;
+      log({ offered: protocols ?? null, protocol, extensions });
+      wss.close();
+      log({ closed: await settle(wss.closed), server: await serverLog(url) });
+    }
+    // Offered, and none chosen: the connection fails.
+    const url = at('/protocol?choose=none');
+    const wss = new WebSocketStream(url, { protocols: ['a', 'b'] });
+    log({ none: { opened: await settle(wss.opened), closed: await settle(wss.closed) } });
+    log({ server: await serverLog(url) });
   });
 
   scenario('the server drops TCP: closed rejects with a WebSocketError', async (env) => {
@@ -216,6 +277,33 @@ const harness = browserSuite('WebSocketStream: Chromium and tsws log the same', 
       log({ writerClosed: await settle(writer.closed), readerClosed: await settle(reader.closed) });
     }
   });
+
+  scenario('a server that sends a message then FIN, without a close frame', async (env) => {
+    const { WebSocketStream, at, rawUrl, log, settle, describe, serverLog } = env;
+    const url = at('/fin', rawUrl);
+    const wss = new WebSocketStream(url);
+    const { readable, writable } = await wss.opened;
+    const reader = readable.getReader();
+    log({ first: describe((await reader.read()).value) });
+    log({ second: await settle(reader.read()), closed: await settle(wss.closed) });
+    log({ writerClosed: await settle(writable.getWriter().closed) });
+    log({ server: await serverLog(url) });
+  });
+
+  for (const mode of ['bad-utf8', 'masked', 'rsv1', 'close-1005']) {
+    scenario(
+      `a server that breaks the protocol: ${mode}`,
+      async (env) => {
+        const { WebSocketStream, at, rawUrl, log, settle, serverLog, args } = env;
+        const url = at(`/${args.mode}`, rawUrl);
+        const wss = new WebSocketStream(url);
+        const { readable } = await wss.opened;
+        log({ read: await settle(readable.getReader().read()) });
+        log({ closed: await settle(wss.closed), server: await serverLog(url) });
+      },
+      { args: { mode }, differences: mode === 'bad-utf8' ? [invalidUtf8CloseCode] : [] },
+    );
+  }
 
   scenario('failures before open: refused, bad handshake, bad frame', async (env) => {
     const { WebSocketStream, at, rawUrl, log, settle } = env;
@@ -402,6 +490,52 @@ const harness = browserSuite('WebSocketStream: Chromium and tsws log the same', 
       log({ count, bytes, type: first?.constructor.name, sha256: await sha256(first!) });
       wss.close();
       await wss.closed;
+    },
+    { serial: true, timeout: 60_000 },
+  );
+
+  scenario(
+    'large messages from the server: 1 MiB and 16 MiB',
+    async (env) => {
+      const { WebSocketStream, at, log, sha256 } = env;
+      for (const size of [1024 * 1024, 16 * 1024 * 1024]) {
+        const wss = new WebSocketStream(at(`/big?size=${size}`));
+        const { readable, writable } = await wss.opened;
+        await writable.getWriter().write('go');
+        const { value } = await readable.getReader().read();
+        const data = value as ArrayBuffer;
+        log({ size, length: data.byteLength, sha256: await sha256(data) });
+        wss.close();
+        log({ closed: await wss.closed });
+      }
+    },
+    { serial: true, timeout: 60_000 },
+  );
+
+  scenario(
+    'writing to a server that does not read: the writes wait, then all arrive',
+    async (env) => {
+      const { WebSocketStream, at, log, settle, sleep } = env;
+      const wss = new WebSocketStream(at('/slow?ms=1000'));
+      const { readable, writable } = await wss.opened;
+      const writer = writable.getWriter();
+      const chunk = new Uint8Array(1024 * 1024);
+      const writes: Promise<unknown>[] = [];
+      let resolved = 0;
+      for (let i = 0; i < 32; i++) writes.push(writer.write(chunk).then(() => resolved++));
+      // The writable's queue holds the chunks the sink has not taken (high-water mark 1).
+      log({ desiredSizeAfterWrites: writer.desiredSize });
+      await sleep(300);
+      // How much the kernel's buffers take varies; that the writes wait does not.
+      log({ someStillPending: resolved < 32, backpressure: (writer.desiredSize ?? 1) <= 0 });
+      const results = await Promise.all(writes.map((write) => settle(write)));
+      log({ allResolved: results.every((r) => 'resolved' in (r as object)) });
+      log({ ready: await settle(writer.ready), desiredSize: writer.desiredSize });
+      await writer.write('done');
+      const { value } = await readable.getReader().read();
+      log({ reply: value });
+      wss.close();
+      log({ closed: await wss.closed });
     },
     { serial: true, timeout: 60_000 },
   );

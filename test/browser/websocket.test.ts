@@ -9,7 +9,6 @@ import {
   isTrusted,
   optionsArgument,
   origin,
-  permessageDeflateOffer,
   relativeUrl,
   userAgent,
 } from '../helpers/browser-differences.js';
@@ -530,7 +529,7 @@ browserSuite('WebSocket: Chromium and tsws log the same', (scenario) => {
       });
     },
     {
-      differences: [origin, userAgent, permessageDeflateOffer, browserHeaders],
+      differences: [origin, userAgent, browserHeaders],
     },
   );
 

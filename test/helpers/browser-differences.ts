@@ -118,14 +118,6 @@ export const userAgent = knownDifference(
   (log) => dropKeys(log, ['userAgent']),
 );
 
-export const permessageDeflateOffer = knownDifference(
-  'permessage-deflate offer',
-  'Chromium always offers permessage-deflate (WebSockets §2 "establish a WebSocket ' +
-    'connection" step 10); the tsws client in this tree offers no extension. The test server ' +
-    'accepts none, so `extensions` is "" on both sides',
-  (log) => dropKeys(log, ['extensions']),
-);
-
 export const browserHeaders = knownDifference(
   'browser request headers',
   'Chromium adds its usual request headers (Cache-Control, Pragma, Accept-Encoding, ' +

@@ -240,6 +240,31 @@ describe('WebSocket constructor: Node-only options (third argument)', () => {
     assert.ok(Buffer.isBuffer(payload));
   });
 
+  it('`heartbeat`: a server that stops answering pings is dropped: close 1006, not clean, as a lost connection', async (t) => {
+    // The raw server reads the pings and never answers.
+    const { url } = await rawWebSocketServer(t, (peer) => {
+      peer.socket.resume();
+    });
+    const { ws, log, closed } = whatwgClient(t, url, [], {
+      heartbeat: { interval: 20, maxMissed: 2 },
+    });
+    await nextEvent(ws, 'open');
+    const event = await closed();
+    // Like a TCP connection that drops (Chromium fires no error then either).
+    assert.deepEqual(types(log), ['open', 'close']);
+    assert.deepEqual([event.code, event.wasClean, event.reason], [1006, false, '']);
+  });
+
+  it('no heartbeat by default: a browser does not ping', async (t) => {
+    const { server } = await openPair(t);
+    let pinged = false;
+    server.on('ping', () => {
+      pinged = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(pinged, false);
+  });
+
   it('the server sees a normal RFC 6455 request (version 13, a key, no Origin unless asked)', async (t) => {
     const { wss, url } = await startServer(t);
     const connection = next<[NodeWebSocket, IncomingMessage]>(wss, 'connection');

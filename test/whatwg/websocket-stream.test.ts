@@ -122,6 +122,39 @@ describe('WebSocketStream: construction', () => {
   });
 });
 
+describe('WebSocketStream: Node-only options', () => {
+  it('`maxPayload`: a larger message fails the connection (the server sees 1009; read and closed reject, 1006)', async (t) => {
+    const { stream, server, info } = await openStream(t, { maxPayload: 16 });
+    const serverClose = nextClose(server);
+    server.send('x'.repeat(16));
+    server.send('x'.repeat(17));
+    const reader = info.readable.getReader();
+    assert.equal((await within(reader.read(), 'read')).value, 'x'.repeat(16));
+    assertWebSocketError(await rejection(reader.read(), 'the next read'), 1006);
+    assertWebSocketError(await rejection(stream.closed, 'closed'), 1006);
+    assert.equal((await serverClose).code, 1009);
+  });
+
+  it('`handshakeTimeout`: a server that never answers: opened and closed reject', async (t) => {
+    const { url, requests } = await rawWebSocketServer(t, () => {}, { silent: true });
+    const stream = streamClient(t, url, { handshakeTimeout: 150 });
+    await within(requests, 'the upgrade request');
+    assert.ok((await rejection(stream.opened, 'opened')) instanceof WebSocketError);
+    assertWebSocketError(await rejection(stream.closed, 'closed'), 1006);
+  });
+
+  it('`heartbeat`: the client pings; a server that stops answering is dropped (closed rejects, 1006)', async (t) => {
+    const { server } = await openStream(t, { heartbeat: { interval: 20, maxMissed: 1000 } });
+    assert.ok(Buffer.isBuffer((await next<[Buffer]>(server, 'ping'))[0]));
+    const { url } = await rawWebSocketServer(t, (peer) => {
+      peer.socket.resume();
+    });
+    const silent = streamClient(t, url, { heartbeat: { interval: 20, maxMissed: 2 } });
+    await within(silent.opened, 'opened');
+    assertWebSocketError(await rejection(silent.closed, 'closed'), 1006);
+  });
+});
+
 describe('WebSocketStream: writing and reading', () => {
   it('strings go as text and come back as strings; buffers and views go as binary and come back as ArrayBuffers (as in Chromium)', async (t) => {
     const { url } = await echoServer(t);
