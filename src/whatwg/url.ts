@@ -32,16 +32,22 @@ export function parseUrl(url: string, interfaceName = 'WebSocket'): URL {
 }
 
 /**
- * "new WebSocket(url, protocols)" steps 3-4 (and WebSocketStream's): the protocols as a list;
- * a repeated value or one that is not a token (RFC 6455 §4.1, RFC 7230 §3.2.6) is a SyntaxError.
+ * WebIDL conversion of WebSocket's `(DOMString or sequence<DOMString>) protocols`: an iterable
+ * object is a sequence, anything else one DOMString (a Symbol is a TypeError).
  */
-export function protocolList(protocols: unknown, interfaceName = 'WebSocket'): string[] {
+export function toProtocols(protocols: unknown, interfaceName = 'WebSocket'): string[] {
   if (protocols === undefined) return [];
   const context = `Failed to construct '${interfaceName}'`;
-  const list =
-    typeof protocols === 'object' && protocols !== null && Symbol.iterator in protocols
-      ? Array.from(protocols as Iterable<unknown>, (p) => toDOMString(p, context))
-      : [toDOMString(protocols, context)];
+  return typeof protocols === 'object' && protocols !== null && Symbol.iterator in protocols
+    ? Array.from(protocols as Iterable<unknown>, (p) => toDOMString(p, context))
+    : [toDOMString(protocols, context)];
+}
+
+/**
+ * "new WebSocket(url, protocols)" steps 3-4 (and WebSocketStream's): a repeated value or one
+ * that is not a token (RFC 6455 §4.1, RFC 7230 §3.2.6) is a SyntaxError.
+ */
+export function protocolList(list: string[], interfaceName = 'WebSocket'): string[] {
   const seen = new Set<string>();
   for (const protocol of list) {
     if (!isToken(protocol)) {

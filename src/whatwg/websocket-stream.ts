@@ -16,7 +16,7 @@ import {
 } from './websocket-error.js';
 
 /** `WebSocketStreamOptions`, plus the Node-only options of the WebSocket constructor. */
-export interface WebSocketStreamOptions extends Omit<WebSocketOptions, 'protocols'> {
+export interface WebSocketStreamOptions extends WebSocketOptions {
   protocols?: Iterable<string>;
   signal?: AbortSignal;
 }
@@ -90,7 +90,7 @@ export class WebSocketStream {
     // Constructor steps 1-2: get a URL record (ws, wss, http and https; no fragment).
     this.#url = parseUrl(href, 'WebSocketStream');
     // Step 3: the protocols, distinct tokens, else a SyntaxError.
-    const protocols = protocolList(offered, 'WebSocketStream');
+    const protocols = protocolList(offered ?? [], 'WebSocketStream');
     this.#protocols = protocols;
     // Step 4: the signal. Aborted already: nothing is dialled, opened and closed reject. Aborted
     // while connecting: the handshake is abandoned and both reject. Later aborts do nothing.

@@ -1,7 +1,7 @@
 import type { ClientOptions } from '../node/index.js';
 import { CloseEvent } from './close-event.js';
 import { InnerSocket } from './inner-socket.js';
-import { parseUrl, protocolList } from './url.js';
+import { parseUrl, protocolList, toProtocols } from './url.js';
 import {
   clampUnsignedShort,
   copyBufferSource,
@@ -25,10 +25,7 @@ export interface WebSocketOptions
     | 'rejectUnauthorized'
     | 'servername'
     | 'agent'
-  > {
-  /** Also accepted here, as undici does: `new WebSocket(url, { protocols })`. */
-  protocols?: string | string[];
-}
+  > {}
 
 type BinaryType = 'blob' | 'arraybuffer';
 /** The events of a WebSocket and their classes. */
@@ -84,11 +81,7 @@ export class WebSocket extends EventTarget {
   readonly #handlers: Partial<Record<HandlerType, Handler>> = {};
   readonly #attached: Partial<Record<HandlerType, (event: Event) => void>> = {};
 
-  constructor(
-    url: string | URL,
-    protocols?: string | string[] | WebSocketOptions,
-    options?: WebSocketOptions,
-  ) {
+  constructor(url: string | URL, protocols?: string | string[], options?: WebSocketOptions) {
     super();
     // biome-ignore lint/complexity/noArguments: WebIDL checks the number of arguments given.
     if (arguments.length === 0) {
@@ -96,21 +89,19 @@ export class WebSocket extends EventTarget {
         "Failed to construct 'WebSocket': 1 argument required, but only 0 present.",
       );
     }
-    // Node extra: an options object in the place of protocols (undici's form).
-    if (isOptionsObject(protocols)) {
-      options = protocols;
-      protocols = options.protocols;
-    }
-    // WebIDL: the url argument is a USVString.
+    // WebIDL converts the arguments first: url a USVString, protocols a DOMString or a
+    // sequence of them.
     const href = toUSVStringValue(url, CONSTRUCT);
+    const offered = toProtocols(protocols);
     // "new WebSocket(url, protocols)" steps 1-2: get a URL record (http(s) becomes ws(s); other
     // schemes and fragments throw a SyntaxError). Node has no API base URL: relative URLs fail.
     this.#url = parseUrl(href);
     // Steps 3-4: a string is a list of one; repeated or invalid tokens throw a SyntaxError.
-    const list = protocolList(protocols);
+    const list = protocolList(offered);
     this.#protocols = list;
     // Step 7: establish a WebSocket connection, in parallel (events come back as tasks).
-    const { protocols: _ignored, ...extra } = options ?? {};
+    // Node extra: the third argument, which browsers ignore, so it is in no standard call's way.
+    const extra = typeof options === 'object' && options !== null ? options : {};
     this.#inner = new InnerSocket(this.#url.href, list, {
       heartbeat: false, // browsers do not ping
       ...extra,
@@ -404,13 +395,4 @@ defineInterface(WebSocket, {
 /** One event per task: Node drains microtasks between immediates, as browsers do between tasks. */
 function queueTask(task: () => void): void {
   setImmediate(task);
-}
-
-function isOptionsObject(value: unknown): value is WebSocketOptions {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    !(Symbol.iterator in value)
-  );
 }

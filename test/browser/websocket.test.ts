@@ -7,7 +7,6 @@ import {
   explicitUndefinedCode,
   invalidUtf8CloseCode,
   isTrusted,
-  optionsArgument,
   origin,
   relativeUrl,
   userAgent,
@@ -121,13 +120,18 @@ browserSuite('WebSocket: Chromium and tsws log the same', (scenario) => {
   );
 
   scenario(
-    'constructor: an options object in place of protocols',
-    async ({ WebSocket, url, attempt }) => {
+    'constructor: objects in place of protocols, and a third argument',
+    async ({ WebSocket, url, attempt, log }) => {
       const W = WebSocket as unknown as new (...args: unknown[]) => WebSocket;
       attempt('plain object', () => new W(`${url}/echo`, {}).close());
-    },
-    {
-      differences: [optionsArgument],
+      attempt('options-like object', () => new W(`${url}/echo`, { headers: {} }).close());
+      attempt('an object with a token toString', () =>
+        new W(`${url}/echo`, { toString: () => 'chat' }).close(),
+      );
+      // tsws takes Node-only options there; a browser ignores a third argument.
+      const ws = attempt('a third argument', () => new W(`${url}/echo`, [], { headers: {} }));
+      log({ protocol: ws?.protocol ?? null });
+      ws?.close();
     },
   );
 
