@@ -220,6 +220,12 @@ export abstract class SocketBase
     return true;
   }
 
+  /**
+   * @internal The peer's close frame arrived (RFC 6455 §7.1.3, the closing handshake is
+   * started); the echo is queued. A hook for subclasses (the WHATWG facade).
+   */
+  _onCloseFrame(): void {}
+
   /** @internal */
   _onPong(data: Buffer): void {
     if (this._pingSentAt !== 0) {
@@ -537,7 +543,9 @@ class ConnectionEvents implements ConnectionHandler {
   onPong(data: Buffer): void {
     if (this.ws._charge(data.length)) this.ws._onPong(data);
   }
-  onClose(): void {}
+  onClose(): void {
+    this.ws._onCloseFrame();
+  }
   onError(error: PeerError): void {
     if (this.ws.listenerCount('error') > 0) this.ws.emit('error', error);
   }
