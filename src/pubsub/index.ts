@@ -1,0 +1,12 @@
+export type {
+  AdapterSink,
+  Delivery,
+  History,
+  PubSubAdapter,
+  PubSubMessage,
+  UndeliveredReport,
+} from './adapter.js';
+export { sequencedText } from './envelope.js';
+export { LocalAdapter, type LocalAdapterOptions } from './local-adapter.js';
+export { compareSeq, FIRST_PREV, isSeq, replayComplete } from './seq.js';
+export { Change, TopicRegistry } from './topic-registry.js';
