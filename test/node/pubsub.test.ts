@@ -132,7 +132,7 @@ describe('pub/sub: publishing', () => {
     const { wss, pairs: ps } = await pairs(t, 3);
     for (const p of ps) p.server.subscribe('t');
     const got = ps.map(() => [] as string[]);
-    ps.forEach((p, i) => p.client.on('message', (d) => got[i]!.push(d.toString())));
+    for (const [i, p] of ps.entries()) p.client.on('message', (d) => got[i]!.push(d.toString()));
     wss.publish('t', 'not a', { except: ps[0]!.server });
     wss.publish('t', 'not a nor b', { except: [ps[0]!.server, ps[1]!.server] });
     wss.publish('t', 'not c', { except: new Set([ps[2]!.server]) });
