@@ -8,5 +8,6 @@ export type {
 } from './adapter.js';
 export { sequencedText } from './envelope.js';
 export { LocalAdapter, type LocalAdapterOptions } from './local-adapter.js';
-export { compareSeq, FIRST_PREV, isSeq, replayComplete } from './seq.js';
+export { compareSeq, FIRST_PREV, follows, isSeq, replayComplete } from './seq.js';
+export { type FeedOutput, TopicFeed } from './topic-feed.js';
 export { Change, TopicRegistry } from './topic-registry.js';

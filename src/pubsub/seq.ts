@@ -27,10 +27,21 @@ function parts(seq: string): [number, number] {
 }
 
 /**
- * Whether a replay after `since` that starts with a message whose predecessor is `firstPrev`
- * missed nothing. With no message to replay, `firstPrev` is the topic's last id: nothing was
- * missed when `since` is at or past it.
+ * Whether a message whose predecessor is `prev` comes right after `last` (nothing in between):
+ * its predecessor is `last`, or is older than `last` (no message between them). A message
+ * whose predecessor is `0-0` starts a topic's log: after any other `last`, the log was started
+ * over (a broker that lost its data) and what came after `last` is unknown.
+ */
+export function follows(prev: string, last: string): boolean {
+  if (prev === last) return true;
+  const order = compareSeq(prev, last);
+  return order === 0 || (order < 0 && compareSeq(prev, FIRST_PREV) !== 0);
+}
+
+/**
+ * Whether a replay after `since` missed nothing: its first message follows `since`. With no
+ * message to replay, `firstPrev` is the topic's last id (or undefined when nothing is known).
  */
 export function replayComplete(since: string, firstPrev: string | undefined): boolean {
-  return firstPrev === undefined || compareSeq(firstPrev, since) <= 0;
+  return firstPrev === undefined || follows(firstPrev, since);
 }

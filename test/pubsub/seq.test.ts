@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { compareSeq, FIRST_PREV, isSeq, replayComplete } from '../../src/pubsub/index.js';
+import { compareSeq, FIRST_PREV, follows, isSeq, replayComplete } from '../../src/pubsub/index.js';
 import { runs } from '../helpers/fuzz.js';
 
 describe('sequence ids', () => {
@@ -41,5 +41,16 @@ describe('sequence ids', () => {
     assert.equal(replayComplete('5-1', '5-3'), false, '5-3 is missing');
     assert.equal(replayComplete('0-0', FIRST_PREV), true, 'the whole topic is still kept');
     assert.equal(replayComplete('5-1', undefined), true);
+    assert.equal(replayComplete('5-1', FIRST_PREV), false, 'a log started over after 5-1');
+    assert.equal(replayComplete('7-0', '5-1'), true, 'nothing after 5-1 up to 7-0');
+  });
+
+  it('follows: the predecessor is the last one, or older (but not a log started over)', () => {
+    assert.equal(follows('3-0', '3-0'), true);
+    assert.equal(follows('2-0', '3-0'), true);
+    assert.equal(follows('4-0', '3-0'), false, '4-0 came in between');
+    assert.equal(follows(FIRST_PREV, FIRST_PREV), true, 'the first message of a topic');
+    assert.equal(follows(FIRST_PREV, '3-0'), false, 'the log started over');
+    assert.equal(follows('0', FIRST_PREV), true);
   });
 });
