@@ -49,13 +49,24 @@ export class TopicFeed<T extends { readonly seq: string; readonly prev: string }
     this.syncing = true;
   }
 
-  /** The log after `last` (oldest first): delivered, then the live messages held meanwhile. */
+  /**
+   * The log after `last` (oldest first) was read: it and the live messages held meanwhile are
+   * delivered together in order (the log may already be trimmed past held ones, and held ones
+   * may be newer than the log).
+   */
   synced(log: readonly T[], out: FeedOutput<T>): void {
-    for (const entry of log) this.take(entry, out);
-    this.syncing = false;
     const held = this.held;
     this.held = [];
-    for (const entry of held) this.take(entry, out);
+    this.syncing = false;
+    let i = 0;
+    let j = 0;
+    while (i < log.length || j < held.length) {
+      const next =
+        j >= held.length || (i < log.length && compareSeq(log[i]!.seq, held[j]!.seq) <= 0)
+          ? log[i++]!
+          : held[j++]!;
+      this.take(next, out);
+    }
   }
 
   private take(entry: T, out: FeedOutput<T>): void {

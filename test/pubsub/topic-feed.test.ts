@@ -75,6 +75,20 @@ describe('TopicFeed', () => {
     assert.deepEqual(o.gaps, [{ after: '10-1', before: '10-4' }]);
   });
 
+  it('held live messages older than the log (trimmed meanwhile) are not lost', () => {
+    const feed = new TopicFeed<E>();
+    feed.last = FIRST_PREV;
+    const all = log(6);
+    const o = out();
+    for (const e of all) feed.receive(e, o);
+    feed.synced(all.slice(4), o); // the log kept only m5 and m6
+    assert.deepEqual(
+      seqs(o),
+      all.map((e) => e.seq),
+    );
+    assert.deepEqual(o.gaps, []);
+  });
+
   it('a log started over (its first message follows 0-0) after a known last is a gap', () => {
     const feed = started('10-7');
     const fresh = { seq: '20-0', prev: FIRST_PREV };
