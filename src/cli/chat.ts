@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { WebSocket, WebSocketServer } from '../node/index.js';
+import type { PubSubOptions, WebSocket, WebSocketServer } from '../node/index.js';
 import { CloseCode } from '../protocol/index.js';
 import { isSeq } from '../pubsub/index.js';
 
@@ -40,4 +40,26 @@ export function joinChat(wss: WebSocketServer, ws: WebSocket, req: IncomingMessa
   if (since === null) ws.subscribe(room, { sequenced });
   else void wss.replay(ws, room, since, { sequenced }).catch(() => ws.terminate());
   return true;
+}
+
+/** The rooms' pub/sub: in this process (with a replay history), or through Redis. */
+export async function chatPubSub(redis: string | undefined): Promise<PubSubOptions> {
+  if (redis === undefined) return { history: 1000 };
+  let module: typeof import('../pubsub/redis/index.js');
+  try {
+    module = await import('../pubsub/redis/index.js');
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new Error('--redis needs the ioredis package: npm install ioredis');
+  }
+  const adapter = new module.RedisAdapter({ url: redis });
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), 10_000);
+  });
+  if (!(await Promise.race([adapter.ready().then(() => true), late]))) {
+    process.stderr.write(`tsws: Redis at ${redis} does not answer yet; retrying\n`);
+  }
+  clearTimeout(timer);
+  return { adapter };
 }

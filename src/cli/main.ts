@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { PubSubOptions } from '../node/index.js';
 import { benchCommand } from './bench.js';
+import { chatPubSub } from './chat.js';
 import { connect, ExitStatus } from './connect.js';
 import { startEchoServer } from './serve.js';
 
@@ -136,28 +136,6 @@ async function connectCommand(args: string[]): Promise<number> {
     output: process.stdout,
     errors: process.stderr,
   });
-}
-
-/** The rooms' pub/sub: in this process (with a replay history), or through Redis. */
-async function chatPubSub(redis: string | undefined): Promise<PubSubOptions> {
-  if (redis === undefined) return { history: 1000 };
-  let module: typeof import('../pubsub/redis/index.js');
-  try {
-    module = await import('../pubsub/redis/index.js');
-  } catch (error) {
-    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
-    throw new Error('--redis needs the ioredis package: npm install ioredis');
-  }
-  const adapter = new module.RedisAdapter({ url: redis });
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), 10_000);
-  });
-  if (!(await Promise.race([adapter.ready().then(() => true), late]))) {
-    process.stderr.write(`tsws: Redis at ${redis} does not answer yet; retrying\n`);
-  }
-  clearTimeout(timer);
-  return { adapter };
 }
 
 class UsageFault extends Error {}
