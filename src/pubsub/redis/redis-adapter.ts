@@ -125,6 +125,7 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Pu
       autoResubscribe: false,
       autoResendUnfulfilledCommands: false,
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+      enableAutoPipelining: true,
     });
     if (options.client !== undefined) {
       this.pub = options.client;
