@@ -2,6 +2,7 @@ import type { PerMessageDeflate } from '../extensions/index.js';
 import { CloseCode, ErrorCode, WebSocketError } from '../protocol/index.js';
 import { closedError } from './data.js';
 import type { BackpressurePolicy } from './options.js';
+import type { SharedFrame } from './prepared-message.js';
 
 export type Callback = (error?: Error | null) => void;
 
@@ -25,6 +26,8 @@ export interface OutboxHost {
     cb: Callback | undefined,
   ): void;
   _deliverClose(code: number | undefined, reason: string | Buffer | undefined): void;
+  /** Queues a whole frame made once for many connections (a publish). */
+  _deliverRaw(frame: Buffer): void;
   _failPolicy(code: number, reason: string): void;
   _emitDropped(info: DroppedMessage): void;
   _emitDrain(): void;
@@ -45,6 +48,8 @@ export interface DroppedMessage {
 const DATA = 0;
 const CLOSE = 1;
 const TASK = 2;
+/** A published message, already framed (or being compressed) once for all its subscribers. */
+const PREPARED = 3;
 
 interface Item {
   kind: number;
@@ -67,6 +72,8 @@ interface Item {
   ready: boolean;
   code?: number;
   reason?: string | Buffer;
+  /** PREPARED: the frame, or the shared frame it waits for. */
+  frame?: Buffer | SharedFrame;
 }
 
 /** Data held while the transport is backed up: at most this much waits in the transport first. */
@@ -91,6 +98,8 @@ export class Outbox {
   droppedBytes = 0;
   /** `fin` of the last data item queued, while any is queued. */
   private lastDataFin: boolean | undefined;
+  /** Publishes that arrived in the middle of a message sent in fragments: they go after its end. */
+  private deferred: Item[] | undefined;
 
   constructor(private readonly host: OutboxHost) {}
 
@@ -101,6 +110,11 @@ export class Outbox {
 
   get queuedBytes(): number {
     return this.heldBytes;
+  }
+
+  /** Nothing queued, nothing waiting for the end of a message. */
+  get idle(): boolean {
+    return this.queue.length === 0 && this.deferred === undefined;
   }
 
   /**
@@ -168,8 +182,55 @@ export class Outbox {
     if (!this.admit(item)) return false;
     this.queue.push(item);
     this.heldBytes += bytes;
+    if (fin && this.deferred !== undefined) this.messageEnded();
     this.pump();
     return false;
+  }
+
+  /**
+   * Queues a published message framed once for many connections (or whose shared compression
+   * is under way), in order with the sends and under the backpressure policy. Returns false
+   * when the policy dropped it or closed the connection.
+   */
+  publish(frame: Buffer | SharedFrame, bytes: number, binary: boolean): boolean {
+    const item = publishedItem(PREPARED, undefined, bytes, binary, false);
+    item.frame = frame;
+    item.ready = Buffer.isBuffer(frame);
+    return this.enqueuePublished(item);
+  }
+
+  /**
+   * Queues a published message that this connection compresses itself: with context takeover,
+   * its compressor's state is its own, so no other connection's bytes would do (RFC 7692 §7.2.3).
+   */
+  publishOwn(payload: Uint8Array, binary: boolean): boolean {
+    return this.enqueuePublished(publishedItem(DATA, payload, payload.length, binary, true));
+  }
+
+  /** A message sent in fragments ended: the publishes that waited for it go next. */
+  messageEnded(): void {
+    const deferred = this.deferred;
+    if (deferred === undefined) return;
+    this.deferred = undefined;
+    for (const item of deferred) this.queue.push(item);
+    this.pump();
+  }
+
+  private enqueuePublished(item: Item): boolean {
+    if (!this.admit(item)) return false;
+    this.heldBytes += item.bytes;
+    // RFC 6455 §5.4: a message's fragments are not interleaved with another message.
+    const last = this.queue[this.queue.length - 1];
+    const inMessage =
+      last === undefined ? this.host._midMessage() : last.kind === DATA && !last.fin;
+    if (inMessage) {
+      if (this.deferred === undefined) this.deferred = [item];
+      else this.deferred.push(item);
+      return true;
+    }
+    this.queue.push(item);
+    this.pump();
+    return true;
   }
 
   /** Queues asynchronous work that must run in order with the sends (a Blob, a stream). */
@@ -193,6 +254,7 @@ export class Outbox {
 
   /** The close frame goes after every message queued before it. */
   close(code: number | undefined, reason: string | Buffer | undefined): void {
+    this.dropDeferred();
     this.queue.push({
       kind: CLOSE,
       payload: undefined,
@@ -217,6 +279,7 @@ export class Outbox {
     const queue = this.queue.splice(0);
     this.heldBytes = 0;
     this.lastDataFin = undefined;
+    this.deferred = undefined;
     for (const item of queue) {
       if (item.kind === DATA && item.cb !== undefined) process.nextTick(item.cb, closedError());
     }
@@ -231,11 +294,11 @@ export class Outbox {
       const queue = this.queue;
       while (queue.length > 0) {
         const item = queue[0]!;
-        if (!item.ready) {
+        if (!item.ready && !(item.kind === PREPARED && this.frameReady(item))) {
           if (!item.started) this.start(item);
           break;
         }
-        if (item.kind === DATA) {
+        if (item.kind === DATA || item.kind === PREPARED) {
           if (host._pendingBytes() >= host._maxBackpressure || host._pendingBytes() >= HOLD_AT) {
             this.holding = true;
             break;
@@ -246,7 +309,8 @@ export class Outbox {
             if (item.cb !== undefined) process.nextTick(item.cb, closedError());
             continue;
           }
-          host._deliverFrame(item.payload!, item.binary, item.fin, item.rsv1, item.cb);
+          if (item.kind === PREPARED) host._deliverRaw(this.frameOf(item));
+          else host._deliverFrame(item.payload!, item.binary, item.fin, item.rsv1, item.cb);
         } else if (item.kind === CLOSE) {
           queue.shift();
           host._deliverClose(item.code, item.reason);
@@ -267,6 +331,10 @@ export class Outbox {
   /** Starts an item's asynchronous work; when done, the queue goes on. */
   private start(item: Item): void {
     item.started = true;
+    if (item.kind === PREPARED) {
+      (item.frame as SharedFrame).wait(this);
+      return;
+    }
     const work =
       item.kind === TASK
         ? item.work!
@@ -290,6 +358,22 @@ export class Outbox {
         this.pump();
       },
     );
+  }
+
+  private frameReady(item: Item): boolean {
+    item.ready = Buffer.isBuffer(item.frame) || (item.frame as SharedFrame).bytes !== undefined;
+    return item.ready;
+  }
+
+  private frameOf(item: Item): Buffer {
+    return Buffer.isBuffer(item.frame) ? item.frame : (item.frame as SharedFrame).bytes!;
+  }
+
+  /** Publishes waiting for a message that will never end (the connection is closing). */
+  private dropDeferred(): void {
+    if (this.deferred === undefined) return;
+    for (const item of this.deferred) this.heldBytes -= item.bytes;
+    this.deferred = undefined;
   }
 
   private compress(item: Item): Promise<void> {
@@ -322,7 +406,8 @@ export class Outbox {
       // Oldest whole messages first, never one already being worked on.
       for (let i = 0; i < this.queue.length && total > limit; ) {
         const old = this.queue[i]!;
-        if (old.kind === DATA && old.droppable && !old.started && (i > 0 || old.ready)) {
+        const whole = (old.kind === DATA || old.kind === PREPARED) && old.droppable;
+        if (whole && !old.started && (i > 0 || old.ready)) {
           this.queue.splice(i, 1);
           this.heldBytes -= old.bytes;
           total -= old.bytes;
@@ -352,6 +437,29 @@ export class Outbox {
     if (item.cb !== undefined) process.nextTick(item.cb, droppedError(policy));
     this.host._emitDropped({ bytes: item.bytes, isBinary: item.binary, policy });
   }
+}
+
+function publishedItem(
+  kind: number,
+  payload: Uint8Array | undefined,
+  bytes: number,
+  binary: boolean,
+  compress: boolean,
+): Item {
+  return {
+    kind,
+    payload,
+    binary,
+    fin: true,
+    cb: undefined,
+    bytes,
+    droppable: true,
+    compress,
+    rsv1: undefined,
+    work: undefined,
+    started: false,
+    ready: !compress,
+  };
 }
 
 function droppedError(policy: string): WebSocketError {

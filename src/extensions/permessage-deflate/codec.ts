@@ -4,6 +4,7 @@ import { ErrorCode, PeerError } from '../../protocol/errors.js';
 import { zlibLimiter } from './limiter.js';
 import type { DeflateParams } from './negotiation.js';
 import type { ResolvedDeflateOptions } from './options.js';
+import type { SharedCompression } from './shared-compression.js';
 
 /** RFC 7692 §7.2.1: a message's compressed data ends with this empty stored block, removed on the wire. */
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
@@ -41,6 +42,12 @@ export class PerMessageDeflate {
   /** False when the agreed window for our direction is 8 bits, which zlib cannot produce: we then send uncompressed (allowed, RFC 7692 §6). */
   readonly canCompress: boolean;
   readonly threshold: number;
+  /**
+   * Without context takeover in our direction each message is compressed alone, so the same
+   * compressed bytes suit every connection with the same settings: this names them (undefined
+   * with context takeover) and gives the zlib options to compress with (`compressAlone`).
+   */
+  readonly shared: SharedCompression | undefined;
   private readonly deflateOptions: zlib.ZlibOptions;
   private readonly inflateOptions: zlib.ZlibOptions;
   private readonly deflateTakeover: boolean;
@@ -72,6 +79,10 @@ export class PerMessageDeflate {
       level: options.level,
       memLevel: options.memLevel,
     };
+    this.shared =
+      this.deflateTakeover || !this.canCompress
+        ? undefined
+        : { key: poolKey('d', this.deflateOptions), options: this.deflateOptions };
     // Inflating with a larger window than the peer's is always safe.
     this.inflateOptions = { windowBits: Math.max(receiveBits, 9) };
     this.maxPayload = maxPayload > 0 ? maxPayload : Number.POSITIVE_INFINITY;
