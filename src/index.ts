@@ -29,5 +29,16 @@ Object.assign(DefaultWebSocket, {
   createWebSocketStream,
 });
 export default DefaultWebSocket;
+export {
+  type AdapterSink,
+  compareSeq,
+  type Delivery,
+  type History,
+  LocalAdapter,
+  type LocalAdapterOptions,
+  type PubSubAdapter,
+  type PubSubMessage,
+  type UndeliveredReport,
+} from './pubsub/index.js';
 /** ws's alias for WebSocketServer. */
 export { WebSocketServer as Server };

@@ -2,13 +2,17 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { benchCommand } from './bench.js';
+import { chatPubSub } from './chat.js';
 import { connect, ExitStatus } from './connect.js';
 import { startEchoServer } from './serve.js';
 
 const USAGE = `Usage:
-  tsws serve [--port 8080] [--host HOST] [--deflate]
+  tsws serve [--port 8080] [--host HOST] [--deflate] [--chat [--redis URL]]
       An echo server on every path, and the demo page at http://HOST:PORT/
       --deflate accepts permessage-deflate (compression) offers.
+      --chat adds chat rooms: a connection to /chat/ROOM gets every message sent to ROOM
+      (its own too); ?seq gives them as JSON with sequence ids, ?since=SEQ replays from SEQ.
+      --redis URL shares the rooms with every tsws serve --chat using the same Redis.
   tsws connect <url> [--header "Name: value"]... [--protocol NAME]... [--execute MSG] [--wait MS]
       An interactive client: each line typed is sent, each message received is printed.
       --execute sends MSG, prints the answer and closes. Exit status: 0 after a normal close
@@ -52,6 +56,8 @@ async function serveCommand(args: string[]): Promise<number> {
       port: { type: 'string', short: 'p', default: '8080' },
       host: { type: 'string' },
       deflate: { type: 'boolean', default: false },
+      chat: { type: 'boolean', default: false },
+      redis: { type: 'string' },
     },
     strict: true,
   });
@@ -59,10 +65,16 @@ async function serveCommand(args: string[]): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new UsageFault(`invalid port: ${values.port}`);
   }
+  if (values.redis !== undefined && !values.chat) throw new UsageFault('--redis needs --chat');
+  const pubsub = values.chat ? await chatPubSub(values.redis) : undefined;
   const server = await startEchoServer({
     port,
     host: values.host,
-    settings: { perMessageDeflate: values.deflate },
+    settings: { perMessageDeflate: values.deflate, pubsub },
+    chat: values.chat,
+  });
+  server.wss.on('undelivered', (report) => {
+    process.stderr.write(`tsws: undelivered (${report.reason}) in room ${report.topic}\n`);
   });
   const shown =
     values.host && values.host !== '0.0.0.0' && values.host !== '::' ? values.host : 'localhost';
@@ -70,6 +82,12 @@ async function serveCommand(args: string[]): Promise<number> {
   process.stdout.write(
     `tsws echo server: http://${hostPart}:${server.port}/ (demo page), ws://${hostPart}:${server.port}/ (echo on any path)\n`,
   );
+  if (values.chat) {
+    const via = values.redis === undefined ? 'this process' : `Redis at ${values.redis}`;
+    process.stdout.write(
+      `chat rooms: ws://${hostPart}:${server.port}/chat/ROOM (shared through ${via})\n`,
+    );
+  }
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);

@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from '../node/index.js';
 import type { ServerOptions } from '../node/server.js';
+import { joinChat } from './chat.js';
 import { DEMO_PAGE } from './demo-page.js';
 
 export interface EchoServerOptions {
@@ -10,6 +11,8 @@ export interface EchoServerOptions {
   host?: string;
   /** Settings for every connection (limits, heartbeat...). */
   settings?: Omit<ServerOptions, 'port' | 'host' | 'server' | 'noServer'>;
+  /** Chat rooms at `/chat/ROOM` (chat.ts); other paths still echo. */
+  chat?: boolean;
 }
 
 export interface EchoServer {
@@ -27,7 +30,8 @@ export interface EchoServer {
 export async function startEchoServer(options: EchoServerOptions): Promise<EchoServer> {
   const server = http.createServer(servePage);
   const wss = new WebSocketServer({ ...options.settings, server });
-  wss.on('connection', (ws) => {
+  wss.on('connection', (ws, req) => {
+    if (options.chat && joinChat(wss, ws, req)) return;
     ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
   });
   await new Promise<void>((resolve, reject) => {

@@ -12,3 +12,7 @@ export {
   type ResolvedDeflateOptions,
   resolveDeflateOptions,
 } from './permessage-deflate/options.js';
+export {
+  compressAlone,
+  type SharedCompression,
+} from './permessage-deflate/shared-compression.js';

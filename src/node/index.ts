@@ -13,6 +13,13 @@ export {
   WebSocketServer,
   type WebSocketServerEvents,
 } from './server.js';
+export type {
+  PublishData,
+  PublishOptions,
+  PubSubOptions,
+  ReplayResult,
+  SubscribeOptions,
+} from './server-pubsub.js';
 export { createWebSocketStream } from './stream.js';
 export { UpgradeRejection } from './upgrade-rejection.js';
 export { type RawData, WebSocket, type WebSocketEvents } from './websocket.js';

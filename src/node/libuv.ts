@@ -147,6 +147,11 @@ export function uvError(errno: number, syscall: string, address?: string, port?:
   return error;
 }
 
+/** libuv's EALREADY (its number differs between systems): e.g. reading a handle that reads. */
+export function isAlreadyError(errno: number): boolean {
+  return errno < 0 && uvErrorName(errno)[0] === 'EALREADY';
+}
+
 function uvErrorName(errno: number): [string, string] {
   return getSystemErrorMap().get(errno) ?? [`E${-errno}`, 'unknown error'];
 }

@@ -2,6 +2,7 @@ import type { PerMessageDeflate } from '../extensions/index.js';
 import { CloseCode, ErrorCode, WebSocketError } from '../protocol/index.js';
 import { closedError } from './data.js';
 import type { BackpressurePolicy } from './options.js';
+import type { SharedFrame } from './prepared-message.js';
 
 export type Callback = (error?: Error | null) => void;
 
@@ -27,6 +28,8 @@ export interface OutboxHost {
   _deliverClose(code: number | undefined, reason: string | Buffer | undefined): void;
   /** Sends a ping or pong of the application now. */
   _deliverControl(ping: boolean, payload: Uint8Array, cb: Callback | undefined): void;
+  /** Queues a whole frame made once for many connections (a publish). */
+  _deliverRaw(frame: Buffer): void;
   _failPolicy(code: number, reason: string): void;
   _emitDropped(info: DroppedMessage): void;
   _emitDrain(): void;
@@ -47,8 +50,10 @@ export interface DroppedMessage {
 const DATA = 0;
 const CLOSE = 1;
 const TASK = 2;
+/** A published message, already framed (or being compressed) once for all its subscribers. */
+const PREPARED = 3;
 /** A ping or pong of the application. */
-const CONTROL = 3;
+const CONTROL = 4;
 
 interface Item {
   kind: number;
@@ -71,6 +76,8 @@ interface Item {
   ready: boolean;
   code?: number;
   reason?: string | Buffer;
+  /** PREPARED: the frame, or the shared frame it waits for. */
+  frame?: Buffer | SharedFrame;
   /** CONTROL: a ping (else a pong). */
   ping?: boolean;
 }
@@ -104,6 +111,8 @@ export class Outbox {
   droppedBytes = 0;
   /** `fin` of the last data item queued, while any is queued. */
   private lastDataFin: boolean | undefined;
+  /** Publishes that arrived in the middle of a message sent in fragments: they go after its end. */
+  private deferred: Item[] | undefined;
 
   constructor(private readonly host: OutboxHost) {}
 
@@ -114,6 +123,11 @@ export class Outbox {
 
   get queuedBytes(): number {
     return this.heldBytes;
+  }
+
+  /** Nothing queued, nothing waiting for the end of a message. */
+  get idle(): boolean {
+    return this.queue.length === 0 && this.deferred === undefined;
   }
 
   /**
@@ -177,8 +191,56 @@ export class Outbox {
     if (!this.admit(item)) return false;
     this.queue.push(item);
     this.heldBytes += bytes;
+    if (fin && this.deferred !== undefined) this.messageEnded();
     this.pump();
     return false;
+  }
+
+  /**
+   * Queues a published message framed once for many connections (or whose shared compression
+   * is under way), in order with the sends and under the backpressure policy. Returns false
+   * when the policy dropped it or closed the connection.
+   */
+  publish(frame: Buffer | SharedFrame, bytes: number, binary: boolean): boolean {
+    const item = publishedItem(PREPARED, undefined, bytes, binary, false);
+    item.frame = frame;
+    item.ready = Buffer.isBuffer(frame);
+    return this.enqueuePublished(item);
+  }
+
+  /**
+   * Queues a published message that this connection compresses itself: with context takeover,
+   * its compressor's state is its own, so no other connection's bytes would do (RFC 7692 §7.2.3).
+   */
+  publishOwn(payload: Uint8Array, binary: boolean): boolean {
+    return this.enqueuePublished(publishedItem(DATA, payload, payload.length, binary, true));
+  }
+
+  /** A message sent in fragments ended: the publishes that waited for it go next. */
+  messageEnded(): void {
+    const deferred = this.deferred;
+    if (deferred === undefined) return;
+    this.deferred = undefined;
+    for (const item of deferred) this.queue.push(item);
+    this.pump();
+  }
+
+  private enqueuePublished(item: Item): boolean {
+    if (!this.admit(item)) return false;
+    this.heldBytes += item.bytes;
+    // RFC 6455 §5.4: a message's fragments are not interleaved with another message (pings and
+    // pongs may sit between them).
+    const last = this.queue.findLast((queued) => queued.kind !== CONTROL);
+    const inMessage =
+      last === undefined ? this.host._midMessage() : last.kind === DATA && !last.fin;
+    if (inMessage) {
+      if (this.deferred === undefined) this.deferred = [item];
+      else this.deferred.push(item);
+      return true;
+    }
+    this.queue.push(item);
+    this.pump();
+    return true;
   }
 
   /** Queues asynchronous work that must run in order with the sends (a Blob, a stream). */
@@ -228,6 +290,7 @@ export class Outbox {
 
   /** The close frame goes after every message queued before it. */
   close(code: number | undefined, reason: string | Buffer | undefined): void {
+    this.dropDeferred();
     this.queue.push({
       kind: CLOSE,
       payload: undefined,
@@ -252,6 +315,7 @@ export class Outbox {
     const queue = this.queue.splice(0);
     this.heldBytes = 0;
     this.lastDataFin = undefined;
+    this.deferred = undefined;
     // Each callback once: work still running for an aborted item reports nothing more.
     for (const item of queue) if (item.cb !== undefined) process.nextTick(item.cb, closedError());
   }
@@ -265,11 +329,11 @@ export class Outbox {
       const queue = this.queue;
       while (queue.length > 0) {
         const item = queue[0]!;
-        if (!item.ready) {
+        if (!item.ready && !(item.kind === PREPARED && this.frameReady(item))) {
           if (!item.started) this.start(item);
           break;
         }
-        if (item.kind === DATA) {
+        if (item.kind === DATA || item.kind === PREPARED) {
           if (host._pendingBytes() >= host._maxBackpressure || host._pendingBytes() >= HOLD_AT) {
             this.holding = true;
             this.sendControlsAhead();
@@ -281,7 +345,8 @@ export class Outbox {
             if (item.cb !== undefined) process.nextTick(item.cb, closedError());
             continue;
           }
-          host._deliverFrame(item.payload!, item.binary, item.fin, item.rsv1, item.cb);
+          if (item.kind === PREPARED) host._deliverRaw(this.frameOf(item));
+          else host._deliverFrame(item.payload!, item.binary, item.fin, item.rsv1, item.cb);
         } else if (item.kind === CLOSE) {
           queue.shift();
           host._deliverClose(item.code, item.reason);
@@ -323,6 +388,10 @@ export class Outbox {
   /** Starts an item's asynchronous work (only ever the head's); when done, the queue goes on. */
   private start(item: Item): void {
     item.started = true;
+    if (item.kind === PREPARED) {
+      (item.frame as SharedFrame).wait(this);
+      return;
+    }
     const work =
       item.kind === TASK
         ? item.work!
@@ -346,6 +415,22 @@ export class Outbox {
         this.pump();
       },
     );
+  }
+
+  private frameReady(item: Item): boolean {
+    item.ready = Buffer.isBuffer(item.frame) || (item.frame as SharedFrame).bytes !== undefined;
+    return item.ready;
+  }
+
+  private frameOf(item: Item): Buffer {
+    return Buffer.isBuffer(item.frame) ? item.frame : (item.frame as SharedFrame).bytes!;
+  }
+
+  /** Publishes waiting for a message that will never end (the connection is closing). */
+  private dropDeferred(): void {
+    if (this.deferred === undefined) return;
+    for (const item of this.deferred) this.heldBytes -= item.bytes;
+    this.deferred = undefined;
   }
 
   private compress(item: Item): Promise<void> {
@@ -378,7 +463,8 @@ export class Outbox {
       // Oldest whole messages first, never one already being worked on.
       for (let i = 0; i < this.queue.length && total > limit; ) {
         const old = this.queue[i]!;
-        if (old.kind === DATA && old.droppable && !old.started && (i > 0 || old.ready)) {
+        const whole = (old.kind === DATA || old.kind === PREPARED) && old.droppable;
+        if (whole && !old.started && (i > 0 || old.ready)) {
           this.queue.splice(i, 1);
           this.heldBytes -= old.bytes;
           total -= old.bytes;
@@ -408,6 +494,29 @@ export class Outbox {
     if (item.cb !== undefined) process.nextTick(item.cb, droppedError(policy));
     this.host._emitDropped({ bytes: item.bytes, isBinary: item.binary, policy });
   }
+}
+
+function publishedItem(
+  kind: number,
+  payload: Uint8Array | undefined,
+  bytes: number,
+  binary: boolean,
+  compress: boolean,
+): Item {
+  return {
+    kind,
+    payload,
+    binary,
+    fin: true,
+    cb: undefined,
+    bytes,
+    droppable: true,
+    compress,
+    rsv1: undefined,
+    work: undefined,
+    started: false,
+    ready: !compress,
+  };
 }
 
 function droppedError(policy: string): WebSocketError {

@@ -19,9 +19,18 @@ import {
   validateUpgradeRequest,
 } from '../handshake/index.js';
 import { CloseCode } from '../protocol/index.js';
+import type { UndeliveredReport } from '../pubsub/index.js';
 import { Admission } from './admission.js';
 import { libuv } from './libuv.js';
 import { type BindingSettings, bindingSettings, type ConnectionSettings } from './options.js';
+import {
+  type PublishData,
+  type PublishOptions,
+  type PubSubOptions,
+  type ReplayResult,
+  ServerPubSub,
+  type SubscribeOptions,
+} from './server-pubsub.js';
 import { TcpListener } from './tcp-server.js';
 import { UpgradeRejection } from './upgrade-rejection.js';
 import { DuplexUpgradeSocket, type UpgradeSocket } from './upgrade-socket.js';
@@ -94,6 +103,8 @@ export interface ServerOptions extends ConnectionSettings {
   maxLifetimeJitter?: number;
   /** Keep the set of open connections in `clients`. Default true. */
   clientTracking?: boolean;
+  /** Topics (`ws.subscribe`, `server.publish`): the adapter between processes, history. */
+  pubsub?: PubSubOptions;
 }
 
 /** The events of a WebSocketServer and their arguments. */
@@ -104,6 +115,8 @@ export interface WebSocketServerEvents {
   close: [];
   headers: [lines: string[], req: http.IncomingMessage];
   wsClientError: [error: Error, socket: Duplex, req: http.IncomingMessage];
+  /** A publish failed (or could not be confirmed), or messages of a topic could not be had. */
+  undelivered: [report: UndeliveredReport];
 }
 
 const RUNNING = 0;
@@ -133,6 +146,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   private readonly _deadlines: Map<WebSocket, number> | undefined;
   private _lifetimeTimer: NodeJS.Timeout | undefined;
   private _state = RUNNING;
+  private _topics: ServerPubSub | undefined;
   private _closeCallbacks: ((error?: Error) => void)[] = [];
 
   constructor(options: ServerOptions, callback?: () => void) {
@@ -166,6 +180,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       this._deflateOptions = resolveDeflateOptions(options.perMessageDeflate);
     }
     this.options = { clientTracking: true, ...options };
+    // An adapter given is started now (a broker connection is made before the first subscriber).
+    if (options.pubsub?.adapter !== undefined) this._pubsub();
     this.clients = this.options.clientTracking ? new Set() : undefined;
     if (options.port !== undefined && options.fastPath !== false && libuv !== undefined) {
       this._listener = this._listen(options, callback);
@@ -251,9 +267,49 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
 
   /** @internal A tracked connection closed (called before its `close` event, as ws does). */
   _untrack(ws: WebSocket): void {
+    this._topics?.remove(ws);
     this.clients?.delete(ws);
     this._deadlines?.delete(ws);
     this._release(ws);
+  }
+
+  /** @internal The server's topics, made at their first use. */
+  _pubsub(): ServerPubSub {
+    this._topics ??= ServerPubSub.create(this.options.pubsub, (report) =>
+      this.emit('undelivered', report),
+    );
+    return this._topics;
+  }
+
+  /**
+   * Publishes a message to every connection subscribed to `topic`, on this process and, with
+   * an adapter such as Redis, on every process. The message is framed (and compressed) once
+   * for all subscribers, and queued to each in order with its other sends. Returns whether it
+   * went anywhere: with the in-process broker, whether the topic had a subscriber; with an
+   * adapter, whether the adapter took it (a failure is also reported by `undelivered`).
+   */
+  publish(topic: string, data: PublishData, options?: PublishOptions): boolean {
+    return this._pubsub().publish(topic, data, options);
+  }
+
+  /** Connections of this process subscribed to `topic`. */
+  numSubscribers(topic: string): number {
+    return this._topics?.count(topic) ?? 0;
+  }
+
+  /**
+   * Sends `ws` the messages of `topic` it missed after the sequence id `since` (those still in
+   * the retained history), then its live messages, with no gap or repeat in between; `ws` is
+   * subscribed first if it is not. Resolves with how many were replayed and whether the
+   * history reached back to `since`.
+   */
+  replay(
+    ws: WebSocket,
+    topic: string,
+    since: string,
+    options?: SubscribeOptions,
+  ): Promise<ReplayResult> {
+    return this._pubsub().replay(ws, topic, since, options);
   }
 
   /** Ends an admission (the handshake failed, or the connection closed). */
@@ -312,6 +368,10 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       for (const cb of callbacks) cb();
       this.emit('close');
     };
+    if (this._topics !== undefined) {
+      pending++;
+      this._topics.close().then(done, done);
+    }
     if (this._listener !== undefined) {
       pending++;
       this._listener.close(() => done());

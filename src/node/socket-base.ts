@@ -16,6 +16,8 @@ import { closedError, toArrayBuffer } from './data.js';
 import { type HeartbeatMember, joinHeartbeat, leaveHeartbeat } from './heartbeat.js';
 import type { BackpressurePolicy, BinaryType, BindingSettings } from './options.js';
 import { type Callback, type DroppedMessage, HOLD_AT, Outbox, type OutboxHost } from './outbox.js';
+import type { PreparedMessage } from './prepared-message.js';
+import type { ServerPubSub } from './server-pubsub.js';
 import { StreamTransport } from './stream-transport.js';
 import type { Transport, TransportSink } from './transport.js';
 import type { WebSocket } from './websocket.js';
@@ -103,8 +105,8 @@ export abstract class SocketBase
   protected _budget: { messages: number; bytes: number; at: number } | undefined;
   protected _afterCloseBytes = 0;
   protected _localReason: Buffer | undefined;
-  /** @internal The server tracking this connection in its `clients`. */
-  _owner: { _untrack(ws: WebSocket): void } | undefined;
+  /** @internal The server tracking this connection in its `clients` (and its topics). */
+  _owner: { _untrack(ws: WebSocket): void; _pubsub(): ServerPubSub } | undefined;
   /** @internal the client's pending handshake, to abort it. */
   _abortHandshake: ((message: string) => void) | undefined;
 
@@ -219,6 +221,12 @@ export abstract class SocketBase
     this._scheduleFlush();
     return true;
   }
+
+  /**
+   * @internal The peer's close frame arrived (RFC 6455 §7.1.3, the closing handshake is
+   * started); the echo is queued. A hook for subclasses (the WHATWG facade).
+   */
+  _onCloseFrame(): void {}
 
   /** @internal */
   _onPong(data: Buffer): void {
@@ -391,6 +399,51 @@ export abstract class SocketBase
     }
     if (cb !== undefined) this._addCallback(cb);
     this._scheduleFlush();
+    // Publishes that waited for the end of a message sent in fragments go next.
+    if (fin && this._outbox !== undefined && !this._outbox.idle) this._outbox.messageEnded();
+  }
+
+  /** @internal */
+  _deliverRaw(frame: Buffer): void {
+    this._conn!.sendPreparedFrame(frame);
+    this._scheduleFlush();
+  }
+
+  /**
+   * @internal A published message, framed once for all its subscribers, in order with this
+   * connection's sends and under its backpressure policy. Compressed when permessage-deflate
+   * was agreed: with the bytes compressed once for every connection of the same compression
+   * group (no server context takeover), else by this connection's own compressor. False when
+   * it was not sent (closing, or dropped by the policy).
+   */
+  _deliverPrepared(message: PreparedMessage, sequenced: boolean): boolean {
+    if (!this._sendsData()) return false;
+    const deflate = this._deflate;
+    if (deflate !== undefined && message.compress) {
+      const payload = message.payload(sequenced);
+      if (payload.length >= deflate.threshold) {
+        const binary = message.isBinary(sequenced);
+        const group = deflate.shared;
+        if (group === undefined) return this._box().publishOwn(payload, binary);
+        const frame = message.compressedFrame(sequenced, group);
+        return this._box().publish(frame, payload.length, binary);
+      }
+    }
+    const frame = message.frame(sequenced);
+    const box = this._outbox;
+    if (
+      (box === undefined || box.idle) &&
+      !this._conn!.sendingFragmented &&
+      this._pendingBytes() < Math.min(HOLD_AT, this._maxBackpressure)
+    ) {
+      this._deliverRaw(frame);
+      return true;
+    }
+    return this._box().publish(
+      frame,
+      message.payload(sequenced).length,
+      message.isBinary(sequenced),
+    );
   }
 
   /** @internal */
@@ -542,7 +595,9 @@ class ConnectionEvents implements ConnectionHandler {
   onPong(data: Buffer): void {
     if (this.ws._charge(data.length)) this.ws._onPong(data);
   }
-  onClose(): void {}
+  onClose(): void {
+    this.ws._onCloseFrame();
+  }
   onError(error: PeerError): void {
     if (this.ws.listenerCount('error') > 0) this.ws.emit('error', error);
   }

@@ -1,4 +1,11 @@
-import { libuv, type ShutdownReq, type TcpHandle, uvError, type WriteReq } from './libuv.js';
+import {
+  isAlreadyError,
+  libuv,
+  type ShutdownReq,
+  type TcpHandle,
+  uvError,
+  type WriteReq,
+} from './libuv.js';
 import { readBuffer } from './read-buffer.js';
 import type { Transport, TransportSink, WriteCallback } from './transport.js';
 
@@ -32,7 +39,11 @@ export class TcpTransport implements Transport {
     const handle = this.handle;
     handle.owner = this;
     handle.onread = onRead;
-    if (handle.readStart() === 0) this.state |= READING;
+    // The handshake's socket was reading already (to see a peer that leaves while the server
+    // decides): libuv then answers EALREADY, and the handle reads all the same. Without
+    // READING, pause() would not stop it and a paused connection would read on without limit.
+    const status = handle.readStart();
+    if (status === 0 || isAlreadyError(status)) this.state |= READING;
     // What was read past the handshake goes first, after the `connection` listeners ran.
     if (head.length > 0) process.nextTick(deliverHead, this, head);
   }

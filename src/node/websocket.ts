@@ -6,6 +6,12 @@ import { type EventHandler, type EventTargetMethods, installEventTarget } from '
 import { MessageIterator } from './message-iterator.js';
 import type { BinaryType, SendData, SendOptions } from './options.js';
 import { type Callback, HOLD_AT } from './outbox.js';
+import type {
+  PublishData,
+  PublishOptions,
+  ServerPubSub,
+  SubscribeOptions,
+} from './server-pubsub.js';
 import type { RawData } from './socket-base.js';
 import {
   CLOSED,
@@ -157,6 +163,50 @@ export class WebSocket extends SocketBase {
       }
     }
     return this._queueOrSend(payload, binary, fin, cb, options?.compress);
+  }
+
+  // ---- topics (pub/sub), on connections accepted by a WebSocketServer ----
+
+  /**
+   * Subscribes this connection to `topic`: it gets every message published to it (with
+   * `server.publish` or `ws.publish`, on any process the adapter reaches) until it
+   * unsubscribes or closes. Returns false when it already was subscribed (its options are
+   * updated) or the connection is not open.
+   */
+  subscribe(topic: string, options?: SubscribeOptions): boolean {
+    return this._topics().subscribe(this, topic, options);
+  }
+
+  /** Leaves `topic`; false when the connection was not subscribed. */
+  unsubscribe(topic: string): boolean {
+    return this._owner?._pubsub().unsubscribe(this, topic) ?? false;
+  }
+
+  isSubscribed(topic: string): boolean {
+    return this._owner?._pubsub().isSubscribed(this, topic) ?? false;
+  }
+
+  /** The topics this connection is subscribed to, in the order it subscribed. */
+  get topics(): string[] {
+    return this._owner?._pubsub().topicsOf(this) ?? [];
+  }
+
+  /**
+   * Publishes to every other subscriber of `topic` (this connection does not get it, even if
+   * subscribed), as `server.publish` with `except` this connection.
+   */
+  publish(topic: string, data: PublishData, options?: Omit<PublishOptions, 'except'>): boolean {
+    return this._topics().publish(topic, data, options, this);
+  }
+
+  private _topics(): ServerPubSub {
+    if (this._owner === undefined) {
+      throw new UsageError(
+        ErrorCode.InvalidState,
+        'topics are for connections accepted by a WebSocketServer',
+      );
+    }
+    return this._owner._pubsub();
   }
 
   /**

@@ -16,5 +16,6 @@ export { headerSize, MAX_HEADER_SIZE, writeFrameHeader } from './frame-header.js
 export { FrameWriter } from './frame-writer.js';
 export { applyMask, type MaskGenerator, randomMask } from './mask.js';
 export { isControlOpcode, isReservedOpcode, Opcode } from './opcode.js';
+export { prepareFrame } from './prepared-frame.js';
 export { Receiver, type ReceiverOptions, type ReceiverSink } from './receiver.js';
 export { isUtf8, Utf8Validator } from './utf8.js';

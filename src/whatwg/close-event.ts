@@ -1,7 +1,7 @@
 import { toUSVString } from 'node:util';
 import { defineInterface } from './webidl.js';
 
-/** `CloseEventInit` (WHATWG HTML §9.3.4 / WebSockets §4). */
+/** `CloseEventInit` (WebSockets Standard, "The CloseEvent interface"). */
 export interface CloseEventInit extends EventInit {
   wasClean?: boolean;
   code?: number;
@@ -9,7 +9,7 @@ export interface CloseEventInit extends EventInit {
 }
 
 /**
- * The `close` event of a WebSocket (WebSockets standard §4 "The CloseEvent interface"). Node
+ * The `close` event of a WebSocket (WebSockets Standard, "The CloseEvent interface"). Node
  * 20 has no global CloseEvent; this one follows the IDL.
  */
 export class CloseEvent extends Event {

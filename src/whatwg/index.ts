@@ -1,5 +1,5 @@
 export { CloseEvent, type CloseEventInit } from './close-event.js';
-export { WebSocket, type WebSocketOptions } from './websocket.js';
+export { WebSocket, type WebSocketEventMap, type WebSocketOptions } from './websocket.js';
 export { type WebSocketCloseInfo, WebSocketError } from './websocket-error.js';
 export {
   type WebSocketOpenInfo,

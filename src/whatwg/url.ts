@@ -1,4 +1,9 @@
-/** WebSockets §3.1 steps 1-2 ("get a URL record"): http(s) becomes ws(s), other schemes and fragments fail. */
+import { toDOMString } from './webidl.js';
+
+/**
+ * WebSockets "get a URL record": parse (step 1; failure is a SyntaxError, step 2), http becomes
+ * ws and https wss (steps 3-4), other schemes (step 5) and fragments (step 6) are a SyntaxError.
+ */
 export function parseUrl(url: string, interfaceName = 'WebSocket'): URL {
   let record: URL;
   try {
@@ -26,13 +31,23 @@ export function parseUrl(url: string, interfaceName = 'WebSocket'): URL {
   return record;
 }
 
-/** WebSockets §3.1 steps 3-4: the protocols as a list of distinct tokens (RFC 6455 §4.1). */
-export function protocolList(protocols: unknown, interfaceName = 'WebSocket'): string[] {
+/**
+ * WebIDL conversion of WebSocket's `(DOMString or sequence<DOMString>) protocols`: an iterable
+ * object is a sequence, anything else one DOMString (a Symbol is a TypeError).
+ */
+export function toProtocols(protocols: unknown, interfaceName = 'WebSocket'): string[] {
   if (protocols === undefined) return [];
-  const list =
-    typeof protocols === 'object' && protocols !== null && Symbol.iterator in protocols
-      ? Array.from(protocols as Iterable<unknown>, (p) => String(p))
-      : [String(protocols)];
+  const context = `Failed to construct '${interfaceName}'`;
+  return typeof protocols === 'object' && protocols !== null && Symbol.iterator in protocols
+    ? Array.from(protocols as Iterable<unknown>, (p) => toDOMString(p, context))
+    : [toDOMString(protocols, context)];
+}
+
+/**
+ * "new WebSocket(url, protocols)" steps 3-4 (and WebSocketStream's): a repeated value or one
+ * that is not a token (RFC 6455 §4.1, RFC 7230 §3.2.6) is a SyntaxError.
+ */
+export function protocolList(list: string[], interfaceName = 'WebSocket'): string[] {
   const seen = new Set<string>();
   for (const protocol of list) {
     if (!isToken(protocol)) {

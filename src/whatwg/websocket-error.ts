@@ -1,28 +1,35 @@
-import { toUSVString } from 'node:util';
-import { defineInterface, enforceUnsignedShort, toDictionary } from './webidl.js';
+import {
+  clampTruncateUnsignedShort,
+  defineInterface,
+  toDictionary,
+  toDOMString,
+  toUSVStringValue,
+} from './webidl.js';
 
-/** `WebSocketCloseInfo` (WebSockets standard, WebSocketStream). */
+/** `WebSocketCloseInfo` (the WebSocketStream proposal, whatwg/websockets#48, as Chromium has it). */
 export interface WebSocketCloseInfo {
   closeCode?: number;
   reason?: string;
 }
 
 /**
- * The error of a WebSocketStream that closed uncleanly or could not open (WebSockets standard
- * "The WebSocketError interface"): a DOMException with the close code and reason.
+ * The error of a WebSocketStream that closed uncleanly or could not open ("The WebSocketError
+ * interface" of the proposal, whatwg/websockets#48, as Chromium ships it): a DOMException with
+ * the close code and reason.
  */
 export class WebSocketError extends DOMException {
   readonly #closeCode: number | null;
   readonly #reason: string;
 
   constructor(message: string = '', init?: WebSocketCloseInfo | null) {
-    // The WebSocketCloseInfo dictionary: closeCode ([EnforceRange] unsigned short), then reason.
+    // WebIDL: the DOMString message, then the WebSocketCloseInfo dictionary: closeCode (an
+    // unsigned short that Chromium clamps and truncates), then reason (a USVString).
     const context = "Failed to construct 'WebSocketError'";
+    const text = toDOMString(message, context);
     const info = toDictionary(init, context);
-    const code =
-      info.closeCode === undefined ? null : enforceUnsignedShort(info.closeCode, context);
-    const reason = info.reason === undefined ? '' : toUSVString(String(info.reason));
-    super(String(message), 'WebSocketError');
+    const code = info.closeCode === undefined ? null : clampTruncateUnsignedShort(info.closeCode);
+    const reason = info.reason === undefined ? '' : toUSVStringValue(info.reason, context);
+    super(text, 'WebSocketError');
     const fromNetwork = networkInit;
     networkInit = undefined;
     if (fromNetwork !== undefined) {
@@ -30,7 +37,8 @@ export class WebSocketError extends DOMException {
       this.#reason = fromNetwork.reason;
       return;
     }
-    // "Validate close code and reason"; a non-empty reason without a code means 1000.
+    // Constructor steps: "validate close code and reason"; a non-empty reason without a code
+    // means 1000.
     validateCloseCodeAndReason(code, reason);
     this.#closeCode = code === null && reason !== '' ? 1000 : code;
     this.#reason = reason;
@@ -51,8 +59,9 @@ defineInterface(WebSocketError, {
 });
 
 /**
- * WebSockets standard "validate close code and reason": a code, if any, is 1000 or 3000-4999
- * (else InvalidAccessError), then a reason is at most 123 bytes of UTF-8 (else SyntaxError).
+ * "Validate close code and reason" (the proposal's name for the checks of WebSocket's
+ * close() steps 1-2): a code, if any, is 1000 or 3000-4999 (else InvalidAccessError), then a
+ * reason is at most 123 bytes of UTF-8 (else SyntaxError).
  */
 export function validateCloseCodeAndReason(code: number | null, reason: string | null): void {
   if (code !== null && code !== 1000 && (code < 3000 || code > 4999)) {

@@ -1,7 +1,12 @@
-import { toUSVString } from 'node:util';
+import { types } from 'node:util';
 import { WebSocket as NodeWebSocket } from '../node/index.js';
 import { parseUrl, protocolList } from './url.js';
-import { defineInterface, enforceUnsignedShort, toDictionary } from './webidl.js';
+import {
+  clampTruncateUnsignedShort,
+  defineInterface,
+  toDictionary,
+  toUSVStringValue,
+} from './webidl.js';
 import type { WebSocketOptions } from './websocket.js';
 import {
   networkError,
@@ -11,13 +16,13 @@ import {
 } from './websocket-error.js';
 
 /** `WebSocketStreamOptions`, plus the Node-only options of the WebSocket constructor. */
-export interface WebSocketStreamOptions extends Omit<WebSocketOptions, 'protocols'> {
+export interface WebSocketStreamOptions extends WebSocketOptions {
   protocols?: Iterable<string>;
   signal?: AbortSignal;
 }
 
 export interface WebSocketOpenInfo {
-  readable: ReadableStream<string | Uint8Array>;
+  readable: ReadableStream<string | ArrayBuffer>;
   writable: WritableStream<string | ArrayBuffer | ArrayBufferView>;
   extensions: string;
   protocol: string;
@@ -29,10 +34,15 @@ const CLOSING = 2;
 const CLOSED = 3;
 
 /**
- * The streams-based WebSocket that Chromium ships (WebSockets standard, "The WebSocketStream
- * interface", whatwg/websockets#48), on top of tsws's client. Messages are read from
- * `readable` (strings and Uint8Arrays) and written to `writable`; when the reader stops
- * pulling, tsws stops reading from TCP.
+ * The streams-based WebSocket that Chromium ships (since Chrome 124), on top of tsws's client.
+ * It is not in the published WebSockets standard: the proposal is whatwg/websockets#48 ("The
+ * WebSocketStream interface", open) and web-platform-tests keep its tests as tentative. So
+ * where the proposal and Chromium differ, tsws does what Chromium does: binary messages are
+ * read as ArrayBuffers, a closeCode is clamped then validated, an abort rejects with an
+ * AbortError. Steps cited are the proposal's.
+ *
+ * Messages are read from `readable` (strings and ArrayBuffers) and written to `writable`; when
+ * the reader stops pulling, tsws stops reading from TCP.
  */
 export class WebSocketStream {
   readonly #url: URL;
@@ -43,7 +53,7 @@ export class WebSocketStream {
   #readyState = CONNECTING;
   #wasEverConnected = false;
   #handshakeAborted = false;
-  #readableController: ReadableStreamDefaultController<string | Uint8Array> | undefined;
+  #readableController: ReadableStreamDefaultController<string | ArrayBuffer> | undefined;
   #writableController: WritableStreamDefaultController | undefined;
 
   constructor(url: string | URL, options?: WebSocketStreamOptions | null) {
@@ -58,7 +68,7 @@ export class WebSocketStream {
     this.#closed.promise.catch(() => {});
     // WebIDL first: the USVString url, then the WebSocketStreamOptions dictionary (its members
     // in order: protocols, a sequence<USVString>; signal, an AbortSignal).
-    const href = toUSVString(String(url));
+    const href = toUSVStringValue(url, CONSTRUCT);
     const dictionary = toDictionary(options, CONSTRUCT) as WebSocketStreamOptions;
     const { protocols: protocolOption, signal, ...extra } = dictionary;
     let offered: string[] | undefined;
@@ -70,23 +80,28 @@ export class WebSocketStream {
       ) {
         throw new TypeError(`${CONSTRUCT}: The provided value cannot be converted to a sequence.`);
       }
-      offered = Array.from(protocolOption as Iterable<unknown>, (p) => toUSVString(String(p)));
+      offered = Array.from(protocolOption as Iterable<unknown>, (p) =>
+        toUSVStringValue(p, CONSTRUCT),
+      );
     }
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
       throw new TypeError(`${CONSTRUCT}: member signal is not of type AbortSignal.`);
     }
-    // Steps 1-2: the URL record (ws, wss, http and https; no fragment).
+    // Constructor steps 1-2: get a URL record (ws, wss, http and https; no fragment).
     this.#url = parseUrl(href, 'WebSocketStream');
-    // Steps 3-4: the protocols, distinct tokens.
-    const protocols = protocolList(offered, 'WebSocketStream');
+    // Step 3: the protocols, distinct tokens, else a SyntaxError.
+    const protocols = protocolList(offered ?? [], 'WebSocketStream');
     this.#protocols = protocols;
-    // The abort signal: aborted already, nothing is dialled; aborted while connecting, the
-    // connection fails and both promises reject with the signal's reason.
+    // Step 4: the signal. Aborted already: nothing is dialled, opened and closed reject. Aborted
+    // while connecting: the handshake is abandoned and both reject. Later aborts do nothing.
+    // Both reject with an AbortError whatever the signal's reason, as Chromium does (the
+    // proposal would use the reason).
     if (signal !== undefined) {
       if (signal.aborted) {
         this.#readyState = CLOSED;
-        this.#opened.reject(signal.reason);
-        this.#closed.reject(signal.reason);
+        const error = abortError();
+        this.#opened.reject(error);
+        this.#closed.reject(error);
         return;
       }
       signal.addEventListener(
@@ -95,14 +110,15 @@ export class WebSocketStream {
           if (this.#readyState !== CONNECTING) return;
           this.#readyState = CLOSING;
           this.#handshakeAborted = true;
-          this.#opened.reject(signal.reason);
-          this.#closed.reject(signal.reason);
+          const error = abortError();
+          this.#opened.reject(error);
+          this.#closed.reject(error);
           this.#inner?.terminate();
         },
         { once: true },
       );
     }
-    // Establish the connection.
+    // Step 5: establish a WebSocket connection, in parallel.
     const inner = new NodeWebSocket(this.#url.href, protocols, { heartbeat: false, ...extra });
     this.#inner = inner;
     inner.on('open', () => this.#onOpen());
@@ -121,32 +137,34 @@ export class WebSocketStream {
     return this.#closed.promise;
   }
 
-  /** close(closeInfo): starts the closing handshake, with a code and reason if given. */
+  /** "close(closeInfo)" method steps: close the WebSocket with closeInfo's code and reason. */
   close(closeInfo?: WebSocketCloseInfo | null): void {
-    // The WebSocketCloseInfo dictionary: closeCode ([EnforceRange] unsigned short), reason ("").
+    // The WebSocketCloseInfo dictionary: closeCode (an unsigned short Chromium clamps), reason
+    // (a USVString, "" by default).
     const context = "Failed to execute 'close' on 'WebSocketStream'";
     const info = toDictionary(closeInfo, context);
-    const code =
-      info.closeCode === undefined ? null : enforceUnsignedShort(info.closeCode, context);
-    const reason = info.reason === undefined ? '' : toUSVString(String(info.reason));
+    const code = info.closeCode === undefined ? null : clampTruncateUnsignedShort(info.closeCode);
+    const reason = info.reason === undefined ? '' : toUSVStringValue(info.reason, context);
     this.#closeWith(code, reason);
   }
 
-  /** "Close the WebSocket" with this stream, a code and a reason. */
+  /** "Close the WebSocket" given this stream, a code (or null) and a reason. */
   #closeWith(code: number | null, reason: string): void {
-    // Steps 1-2: the code (1000 or 3000-4999), then the reason (123 bytes at most).
+    // Step 1: validate close code and reason (1000 or 3000-4999, else an InvalidAccessError;
+    // then at most 123 bytes of UTF-8, else a SyntaxError).
     validateCloseCodeAndReason(code, reason);
     const inner = this.#inner;
+    // Step 2, the first that matches: closing or closed already: nothing to do.
     if (inner === undefined || this.#readyState === CLOSING || this.#readyState === CLOSED) return;
+    // Not established yet: fail the WebSocket connection, CLOSING.
     if (this.#readyState === CONNECTING) {
-      // Not established: fail the WebSocket connection.
       this.#readyState = CLOSING;
       inner.terminate();
       return;
     }
+    // Otherwise start the closing handshake, CLOSING: without a body when there is neither code
+    // nor reason; a non-empty reason without a code goes with 1000.
     this.#readyState = CLOSING;
-    // A close frame without a body when there is neither code nor reason; a non-empty reason
-    // without a code goes with 1000.
     if (code === null && reason !== '') code = 1000;
     inner.close(code ?? undefined, code === null ? undefined : reason);
   }
@@ -154,24 +172,29 @@ export class WebSocketStream {
   #onOpen(): void {
     if (this.#readyState !== CONNECTING) return;
     const inner = this.#inner!;
-    // "Establish a WebSocket connection": protocols were offered and the server chose none:
-    // fail the connection (the Node client accepts that; a browser does not).
+    // "Establish a WebSocket connection", processResponse step 2: protocols were offered and
+    // the server chose none: fail the connection (the Node client accepts that; a browser
+    // does not).
     if (this.#protocols.length > 0 && inner.protocol === '') {
       this.#readyState = CLOSING;
       inner.terminate();
       return;
     }
+    // "When the WebSocket connection is established": OPEN; the readable and writable are
+    // created and opened resolves with them, the extensions and the protocol in use.
     this.#readyState = OPEN;
     this.#wasEverConnected = true;
-    const readable = new ReadableStream<string | Uint8Array>(
+    const readable = new ReadableStream<string | ArrayBuffer>(
       {
         start: (controller) => {
           this.#readableController = controller;
         },
-        // Pulling releases the backpressure applied when the queue was full.
+        // The pull algorithm: pulling releases the backpressure applied when the queue was full
+        // (tsws reads from TCP again).
         pull: () => {
           if (inner.isPaused) inner.resume();
         },
+        // The cancel algorithm: close using the reason.
         cancel: (reason) => this.#closeUsingReason(reason),
       },
       READABLE_STRATEGY,
@@ -180,12 +203,14 @@ export class WebSocketStream {
       start: (controller) => {
         this.#writableController = controller;
       },
+      // The write algorithm: send the chunk; the promise settles once it is handed over.
       write: (chunk) => this.#write(chunk),
       // Closing the writable closes the WebSocket; it is done when the closing handshake is.
       close: () => {
         this.#closeWith(null, '');
         return this.#closed.promise.then(() => undefined);
       },
+      // The abort algorithm: close using the reason.
       abort: (reason) => this.#closeUsingReason(reason),
     });
     this.#opened.resolve({
@@ -197,16 +222,16 @@ export class WebSocketStream {
   }
 
   #write(chunk: string | ArrayBuffer | ArrayBufferView): Promise<void> {
+    // An ArrayBuffer or a view is sent as binary, a copy of its bytes taken now (the caller
+    // may change its buffer once write() returns); anything else is converted to a string and
+    // sent as text.
     let data: string | Uint8Array;
     if (ArrayBuffer.isView(chunk)) {
-      // A copy: the caller may change its buffer once write() returns.
-      data = new Uint8Array(
-        chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength),
-      );
-    } else if (chunk instanceof ArrayBuffer || isSharedArrayBuffer(chunk)) {
-      data = new Uint8Array((chunk as ArrayBuffer).slice(0));
+      data = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength).slice();
+    } else if (types.isAnyArrayBuffer(chunk)) {
+      data = new Uint8Array(chunk).slice();
     } else {
-      data = toUSVString(String(chunk));
+      data = toUSVStringValue(chunk, "Failed to execute 'write' on 'WritableStream'");
     }
     const inner = this.#inner!;
     return new Promise((resolve) => {
@@ -219,15 +244,19 @@ export class WebSocketStream {
     });
   }
 
+  /** "When a WebSocket message has been received": enqueued in the readable. */
   #onMessage(data: Buffer, isBinary: boolean): void {
     if (this.#readyState !== OPEN) return;
     const controller = this.#readableController!;
-    const chunk = isBinary ? new Uint8Array(data) : data.toString();
+    // Text as a string; binary as an ArrayBuffer, as Chromium gives (the proposal now says
+    // Uint8Array, after ricea/websocketstream-explainer#20; Chromium has not followed).
+    const chunk = isBinary ? toArrayBuffer(data) : data.toString();
     controller.enqueue(chunk);
     // Backpressure: a full queue stops reading from the network until the reader pulls.
     if ((controller.desiredSize ?? 0) <= 0) this.#inner!.pause();
   }
 
+  /** "When the WebSocket connection is closed". */
   #onClose(code: number, reason: Buffer): void {
     const inner = this.#inner!;
     const wasClean = inner._wasClean;
@@ -242,6 +271,8 @@ export class WebSocketStream {
     const received = inner._closeFrameReceived;
     const closeCode = received ? code : 1006;
     const closeReason = received ? reason.toString() : '';
+    // Closed cleanly: the readable closes, the writable errors, closed resolves with the code
+    // and reason. Otherwise all three fail with a WebSocketError carrying them.
     if (wasClean) {
       try {
         this.#readableController?.close();
@@ -258,7 +289,11 @@ export class WebSocketStream {
     this.#closed.reject(error);
   }
 
-  /** Cancelling the readable or aborting the writable closes with the reason's code, if any. */
+  /**
+   * "Close using reason": cancelling the readable or aborting the writable closes with the
+   * reason's code and reason when it is a WebSocketError, else without a code; a code the
+   * close() checks refuse falls back to none.
+   */
   #closeUsingReason(reason: unknown): void {
     let code: number | null = null;
     let text = '';
@@ -282,7 +317,7 @@ const CONSTRUCT = "Failed to construct 'WebSocketStream'";
  * lets small messages and what follows them (a close frame, a protocol error) be taken in while
  * the reader is busy; a large message still stops the reading at once.
  */
-const READABLE_STRATEGY: QueuingStrategy<string | Uint8Array> = {
+const READABLE_STRATEGY: QueuingStrategy<string | ArrayBuffer> = {
   highWaterMark: 64 * 1024,
   size: (chunk) => (typeof chunk === 'string' ? chunk.length : chunk.byteLength),
 };
@@ -293,8 +328,14 @@ defineInterface(WebSocketStream, {
   members: { url: null, opened: null, closed: null, close: 0 },
 });
 
-function isSharedArrayBuffer(value: unknown): value is SharedArrayBuffer {
-  return typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer;
+/** What Chromium rejects opened and closed with when the signal aborts the handshake. */
+function abortError(): DOMException {
+  return new DOMException('WebSocket handshake was aborted', 'AbortError');
+}
+
+/** The bytes of a message as an ArrayBuffer of their own. */
+function toArrayBuffer(data: Buffer): ArrayBuffer {
+  return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
 }
 
 interface Deferred<T> {

@@ -1,8 +1,14 @@
-import { toUSVString } from 'node:util';
-import { type ClientOptions, WebSocket as NodeWebSocket } from '../node/index.js';
+import type { ClientOptions } from '../node/index.js';
 import { CloseEvent } from './close-event.js';
-import { parseUrl, protocolList } from './url.js';
-import { clampUnsignedShort, defineInterface } from './webidl.js';
+import { InnerSocket } from './inner-socket.js';
+import { parseUrl, protocolList, toProtocols } from './url.js';
+import {
+  clampUnsignedShort,
+  copyBufferSource,
+  defineInterface,
+  toDOMString,
+  toUSVStringValue,
+} from './webidl.js';
 
 /** Node-only options, which browsers don't have (the third constructor argument). */
 export interface WebSocketOptions
@@ -19,16 +25,22 @@ export interface WebSocketOptions
     | 'rejectUnauthorized'
     | 'servername'
     | 'agent'
-  > {
-  /** Also accepted here, as undici does: `new WebSocket(url, { protocols })`. */
-  protocols?: string | string[];
-}
+  > {}
 
 type BinaryType = 'blob' | 'arraybuffer';
-type Handler =
-  | ((this: WebSocket, event: Event) => unknown)
-  | { handleEvent(event: Event): unknown };
-type HandlerType = 'open' | 'message' | 'error' | 'close';
+/** The events of a WebSocket and their classes. */
+export interface WebSocketEventMap {
+  open: Event;
+  message: MessageEvent;
+  error: Event;
+  close: CloseEvent;
+}
+
+type HandlerType = keyof WebSocketEventMap;
+/** An event handler attribute's value (as lib.dom types them, `this` is the WebSocket). */
+type Handler<E extends Event = Event> =
+  | ((this: WebSocket, event: E) => unknown)
+  | { handleEvent(event: E): unknown };
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -37,12 +49,13 @@ const CLOSED = 3;
 
 /**
  * The browser's WebSocket, in Node.js, following the WHATWG WebSockets standard step by step
- * (https://websockets.spec.whatwg.org/, cited as "§n step m"), on top of tsws's client.
- * Events are dispatched as tasks, one per turn of the event loop, in order.
+ * (https://websockets.spec.whatwg.org/, cited by algorithm name and step), on top of tsws's
+ * client. Events are dispatched as tasks, one per turn of the event loop, in order.
  *
  * Node-only extras, out of the standard surface's way: a third `options` argument (headers,
  * maxPayload, handshakeTimeout, heartbeat, TLS options) and `ping()`.
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface below only adds typed overloads of inherited methods.
 export class WebSocket extends EventTarget {
   // The constants are defined below (defineInterface) as WebIDL says.
   declare static readonly CONNECTING: 0;
@@ -55,7 +68,7 @@ export class WebSocket extends EventTarget {
   declare readonly CLOSED: 3;
 
   readonly #url: URL;
-  readonly #inner: NodeWebSocket;
+  readonly #inner: InnerSocket;
   #readyState = CONNECTING;
   #protocol = '';
   #extensions = '';
@@ -68,11 +81,7 @@ export class WebSocket extends EventTarget {
   readonly #handlers: Partial<Record<HandlerType, Handler>> = {};
   readonly #attached: Partial<Record<HandlerType, (event: Event) => void>> = {};
 
-  constructor(
-    url: string | URL,
-    protocols?: string | string[] | WebSocketOptions,
-    options?: WebSocketOptions,
-  ) {
+  constructor(url: string | URL, protocols?: string | string[], options?: WebSocketOptions) {
     super();
     // biome-ignore lint/complexity/noArguments: WebIDL checks the number of arguments given.
     if (arguments.length === 0) {
@@ -80,19 +89,20 @@ export class WebSocket extends EventTarget {
         "Failed to construct 'WebSocket': 1 argument required, but only 0 present.",
       );
     }
-    // Node extra: an options object in the place of protocols (undici's form).
-    if (isOptionsObject(protocols)) {
-      options = protocols;
-      protocols = options.protocols;
-    }
-    // §3.1 steps 1-2: parse the URL; http(s) becomes ws(s); other schemes and fragments fail.
-    this.#url = parseUrl(toUSVString(String(url)));
-    // Steps 3-4: a string is a list of one; repeated or invalid tokens fail.
-    const list = protocolList(protocols);
+    // WebIDL converts the arguments first: url a USVString, protocols a DOMString or a
+    // sequence of them.
+    const href = toUSVStringValue(url, CONSTRUCT);
+    const offered = toProtocols(protocols);
+    // "new WebSocket(url, protocols)" steps 1-2: get a URL record (http(s) becomes ws(s); other
+    // schemes and fragments throw a SyntaxError). Node has no API base URL: relative URLs fail.
+    this.#url = parseUrl(href);
+    // Steps 3-4: a string is a list of one; repeated or invalid tokens throw a SyntaxError.
+    const list = protocolList(offered);
     this.#protocols = list;
-    // Step 7: establish the connection, in parallel.
-    const { protocols: _ignored, ...extra } = options ?? {};
-    this.#inner = new NodeWebSocket(this.#url.href, list, {
+    // Step 7: establish a WebSocket connection, in parallel (events come back as tasks).
+    // Node extra: the third argument, which browsers ignore, so it is in no standard call's way.
+    const extra = typeof options === 'object' && options !== null ? options : {};
+    this.#inner = new InnerSocket(this.#url.href, list, {
       heartbeat: false, // browsers do not ping
       ...extra,
     });
@@ -121,111 +131,110 @@ export class WebSocket extends EventTarget {
   }
   set binaryType(type: BinaryType) {
     // WebIDL enumeration attribute: a value outside the enumeration is ignored.
-    const value = String(type);
+    const value = toDOMString(type, "Failed to set the 'binaryType' property on 'WebSocket'");
     if (value === 'blob' || value === 'arraybuffer') this.#binaryType = value;
   }
 
-  get onopen(): Handler | null {
+  get onopen(): Handler<Event> | null {
     return this.#handlers.open ?? null;
   }
-  set onopen(handler: Handler | null) {
-    this.#setHandler('open', handler);
+  set onopen(handler: Handler<Event> | null) {
+    this.#setHandler('open', handler as Handler | null);
   }
-  get onmessage(): Handler | null {
+  get onmessage(): Handler<MessageEvent> | null {
     return this.#handlers.message ?? null;
   }
-  set onmessage(handler: Handler | null) {
-    this.#setHandler('message', handler);
+  set onmessage(handler: Handler<MessageEvent> | null) {
+    this.#setHandler('message', handler as Handler | null);
   }
-  get onerror(): Handler | null {
+  get onerror(): Handler<Event> | null {
     return this.#handlers.error ?? null;
   }
-  set onerror(handler: Handler | null) {
-    this.#setHandler('error', handler);
+  set onerror(handler: Handler<Event> | null) {
+    this.#setHandler('error', handler as Handler | null);
   }
-  get onclose(): Handler | null {
+  get onclose(): Handler<CloseEvent> | null {
     return this.#handlers.close ?? null;
   }
-  set onclose(handler: Handler | null) {
-    this.#setHandler('close', handler);
+  set onclose(handler: Handler<CloseEvent> | null) {
+    this.#setHandler('close', handler as Handler | null);
   }
 
-  /** §3.2 close(code, reason). */
+  /** "close(code, reason)" method steps. */
   close(code?: number, reason?: string): void {
-    // Step 1: the code, if present, is 1000 or 3000-4999 ([Clamp] unsigned short).
-    let clamped: number | undefined;
-    if (code !== undefined) {
-      clamped = clampUnsignedShort(code);
-      if (clamped !== 1000 && (clamped < 3000 || clamped > 4999)) {
-        throw new DOMException(
-          `Failed to execute 'close' on 'WebSocket': The close code must be either 1000, or between 3000 and 4999. ${clamped} is neither.`,
-          'InvalidAccessError',
-        );
-      }
+    // WebIDL: code is an optional [Clamp] unsigned short, reason an optional USVString (an
+    // explicit undefined is a missing argument).
+    const clamped = code === undefined ? undefined : clampUnsignedShort(code);
+    const reasonText =
+      reason === undefined
+        ? undefined
+        : toUSVStringValue(reason, "Failed to execute 'close' on 'WebSocket'");
+    // Step 1: a code, if present, is 1000 or 3000-4999, else an InvalidAccessError.
+    if (clamped !== undefined && clamped !== 1000 && (clamped < 3000 || clamped > 4999)) {
+      throw new DOMException(
+        `Failed to execute 'close' on 'WebSocket': The close code must be either 1000, or between 3000 and 4999. ${clamped} is neither.`,
+        'InvalidAccessError',
+      );
     }
-    // Step 2: the reason, if present, is at most 123 bytes of UTF-8.
-    let reasonText: string | undefined;
-    if (reason !== undefined) {
-      reasonText = toUSVString(String(reason));
-      if (Buffer.byteLength(reasonText) > 123) {
-        throw new DOMException(
-          "Failed to execute 'close' on 'WebSocket': The close reason must not be greater than 123 UTF-8 bytes.",
-          'SyntaxError',
-        );
-      }
+    // Step 2: a reason, if present, encodes to at most 123 bytes of UTF-8, else a SyntaxError.
+    if (reasonText !== undefined && Buffer.byteLength(reasonText) > 123) {
+      throw new DOMException(
+        "Failed to execute 'close' on 'WebSocket': The close reason must not be greater than 123 UTF-8 bytes.",
+        'SyntaxError',
+      );
     }
-    // Step 3: closing or closed already: nothing to do.
+    // Step 3, the first that matches:
+    // - ready state CLOSING or CLOSED: do nothing.
     if (this.#readyState === CLOSING || this.#readyState === CLOSED) return;
-    // Step 4: not established yet: fail the connection.
+    // - the connection is not yet established: fail the WebSocket connection, CLOSING.
     if (this.#readyState === CONNECTING) {
       this.#failed = true;
       this.#readyState = CLOSING;
       this.#inner.terminate();
       return;
     }
-    // Step 5: start the closing handshake. Without a code, no body; but a non-empty reason
-    // goes with code 1000 ("if reason is non-empty but code is null, set code to 1000").
+    // - the closing handshake has not started: start it, CLOSING. No code and no reason: a
+    //   close frame without a body; a non-empty reason alone goes with 1000 (as "close the
+    //   WebSocket" does: "if code is null and reason is not empty, set code to 1000").
+    // - otherwise (the server started it): CLOSING; the binding answers the server's frame.
     this.#readyState = CLOSING;
-    if (clamped === undefined && reasonText !== undefined && reasonText !== '') clamped = 1000;
-    this.#inner.close(clamped, clamped === undefined ? undefined : reasonText);
+    const sentCode = clamped ?? (reasonText !== undefined && reasonText !== '' ? 1000 : undefined);
+    this.#inner.close(sentCode, sentCode === undefined ? undefined : reasonText);
   }
 
-  /** §3.3 send(data). */
+  /** "send(data)" method steps. */
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
+    const context = "Failed to execute 'send' on 'WebSocket'";
     // biome-ignore lint/complexity/noArguments: WebIDL checks the number of arguments given.
     if (arguments.length === 0) {
-      throw new TypeError(
-        "Failed to execute 'send' on 'WebSocket': 1 argument required, but only 0 present.",
-      );
+      throw new TypeError(`${context}: 1 argument required, but only 0 present.`);
     }
-    // Step 1: not while connecting.
-    if (this.#readyState === CONNECTING) {
-      throw new DOMException(
-        "Failed to execute 'send' on 'WebSocket': Still in CONNECTING state.",
-        'InvalidStateError',
-      );
-    }
+    // WebIDL converts the (BufferSource or Blob or USVString) argument before the steps run: a
+    // Blob stays a Blob; an ArrayBuffer or a view is "a copy of the bytes held by the buffer
+    // source", taken now (shared or resizable buffers are a TypeError); anything else becomes
+    // a USVString (a Symbol is a TypeError).
     let payload: string | Uint8Array | Blob;
     let length: number;
-    if (typeof data === 'string') {
-      payload = data;
-      length = Buffer.byteLength(data);
-    } else if (data instanceof Blob) {
+    if (data instanceof Blob) {
       payload = data;
       length = data.size;
-    } else if (ArrayBuffer.isView(data)) {
-      payload = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      length = data.byteLength;
-    } else if (isArrayBuffer(data)) {
-      payload = new Uint8Array(data);
-      length = data.byteLength;
     } else {
-      // WebIDL: anything else becomes a USVString.
-      payload = toUSVString(String(data));
-      length = Buffer.byteLength(payload);
+      const bytes = copyBufferSource(data, context);
+      if (bytes !== undefined) {
+        payload = bytes;
+        length = bytes.byteLength;
+      } else {
+        payload = toUSVStringValue(data, context);
+        length = Buffer.byteLength(payload);
+      }
     }
-    // Every send counts in bufferedAmount; after the closing handshake started the data is
-    // discarded, and the count stays.
+    // Step 1: not while CONNECTING: an InvalidStateError.
+    if (this.#readyState === CONNECTING) {
+      throw new DOMException(`${context}: Still in CONNECTING state.`, 'InvalidStateError');
+    }
+    // Step 2: the data is sent if the connection is established and the closing handshake has
+    // not started; either way bufferedAmount grows by its byte length (UTF-8 for strings), and
+    // it falls back once the bytes are handed to the network.
     this.#bufferedAmount += length;
     if (this.#readyState !== OPEN) return;
     this.#inner.send(payload, { binary: typeof payload !== 'string' }, (error) => {
@@ -244,14 +253,16 @@ export class WebSocket extends EventTarget {
   #wire(): void {
     const inner = this.#inner;
     inner.on('open', () => {
-      // §4 "When the WebSocket connection is established": a task.
-      // §2 "establish a WebSocket connection": protocols were offered and the server chose
-      // none: fail the WebSocket connection (the Node client accepts that; a browser does not).
+      // WebSockets "establish a WebSocket connection", processResponse step 2: protocols were
+      // offered and the server chose none: fail the WebSocket connection (the Node client
+      // accepts that; a browser does not).
       if (this.#protocols.length > 0 && inner.protocol === '') {
         this.#failed = true;
         inner.terminate();
         return;
       }
+      // "When the WebSocket connection is established", queue a task: ready state OPEN (step
+      // 1), extensions and protocol in use (steps 2-3), fire open (step 4).
       queueTask(() => {
         if (this.#readyState !== CONNECTING) return;
         this.#readyState = OPEN;
@@ -262,9 +273,11 @@ export class WebSocket extends EventTarget {
     });
     inner.on('message', (data, isBinary) => {
       const bytes = data as Buffer;
+      // "When a WebSocket message has been received", queue a task:
       queueTask(() => {
-        // §4 "When a WebSocket message has been received": only while OPEN.
+        // Step 1: only while OPEN.
         if (this.#readyState !== OPEN) return;
+        // Step 2: the data per its type and the binary type at the time the task runs.
         let value: string | Blob | ArrayBuffer;
         if (!isBinary) value = bytes.toString();
         else if (this.#binaryType === 'blob') value = new Blob([bytes as Uint8Array<ArrayBuffer>]);
@@ -273,10 +286,19 @@ export class WebSocket extends EventTarget {
             bytes.byteOffset,
             bytes.byteOffset + bytes.byteLength,
           ) as ArrayBuffer;
+        // Step 3: a MessageEvent whose origin is the URL's origin.
         this.dispatchEvent(new MessageEvent('message', { data: value, origin: this.#url.origin }));
       });
     });
-    // Peer faults and handshake failures: the user agent fails the connection (error, then close).
+    // "When the WebSocket closing handshake is started" (by the server: a close frame came),
+    // queue a task to set the ready state to CLOSING (close() has set it already otherwise).
+    inner.onClosingHandshake = () => {
+      queueTask(() => {
+        if (this.#readyState === OPEN) this.#readyState = CLOSING;
+      });
+    };
+    // Peer faults and handshake failures: the user agent had to fail the connection, so
+    // error fires before close.
     inner.on('error', () => {
       this.#failed = true;
     });
@@ -286,10 +308,13 @@ export class WebSocket extends EventTarget {
       const received = inner._closeFrameReceived;
       const closeCode = received ? code : 1006;
       const closeReason = received ? reason.toString() : '';
+      // "When the WebSocket connection is closed", queue a task:
       queueTask(() => {
-        // §4 "When the WebSocket connection is closed".
+        // Step 1: ready state CLOSED.
         this.#readyState = CLOSED;
+        // Step 2: error, if the connection had to be failed.
         if (this.#failed) this.dispatchEvent(new Event('error'));
+        // Step 3: close, with wasClean, the close code and the UTF-8 decoded reason.
         this.dispatchEvent(
           new CloseEvent('close', { wasClean, code: closeCode, reason: closeReason }),
         );
@@ -320,6 +345,33 @@ export class WebSocket extends EventTarget {
   }
 }
 
+// Typed listeners, as lib.dom declares them for the browser's WebSocket. Types only: the
+// methods stay EventTarget.prototype's, as WebIDL has them (no own addEventListener).
+export interface WebSocket {
+  addEventListener<K extends keyof WebSocketEventMap>(
+    type: K,
+    listener: (this: WebSocket, event: WebSocketEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(
+    type: string,
+    listener: EventListener | EventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  removeEventListener<K extends keyof WebSocketEventMap>(
+    type: K,
+    listener: (this: WebSocket, event: WebSocketEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(
+    type: string,
+    listener: EventListener | EventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+}
+
+const CONSTRUCT = "Failed to construct 'WebSocket'";
+
 defineInterface(WebSocket, {
   name: 'WebSocket',
   length: 1,
@@ -343,20 +395,4 @@ defineInterface(WebSocket, {
 /** One event per task: Node drains microtasks between immediates, as browsers do between tasks. */
 function queueTask(task: () => void): void {
   setImmediate(task);
-}
-
-function isArrayBuffer(value: unknown): value is ArrayBuffer {
-  return (
-    value instanceof ArrayBuffer ||
-    (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer)
-  );
-}
-
-function isOptionsObject(value: unknown): value is WebSocketOptions {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    !(Symbol.iterator in value)
-  );
 }

@@ -31,7 +31,7 @@ after(async () => {
 });
 
 test('the demo page in Chromium: connects, sends what is typed, shows the echo', async () => {
-  const page = await browser!.newPage({ viewport: { width: 720, height: 330 } });
+  const page = await browser!.newPage({ viewport: { width: 720, height: 380 } });
   try {
     await page.goto(pageUrl);
     const send = page.locator('#send');
@@ -39,6 +39,7 @@ test('the demo page in Chromium: connects, sends what is typed, shows the echo',
     // The button is enabled once the socket is open, and the status says so.
     await page.waitForSelector('#send:not([disabled])', { timeout: 10_000 });
     assert.match((await page.locator('#status').textContent()) ?? '', /^connected to ws:\/\//);
+    assert.equal(await page.locator('#room').inputValue(), '', 'no room: the echo');
     const messages = ['Hello from Chromium', 'héllo wörld ✓'];
     for (const [i, text] of messages.entries()) {
       await page.locator('#message').pressSequentially(text);

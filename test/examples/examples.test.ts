@@ -24,4 +24,55 @@ describe('examples run as they are', () => {
     assert.match(p.stdout(), /server: one message of 4194304 bytes\n/);
     assert.match(p.stdout(), /client: stream sent\n/);
   });
+
+  it('whatwg-websocket: the browser API echoes text and binary, then closes cleanly', async () => {
+    const p = run(['build/examples/whatwg-websocket.js']);
+    assert.equal(await p.exit(), 0, p.stderr());
+    assert.match(p.stdout(), /client: open, protocol chat\.v1\n/);
+    assert.match(p.stdout(), /client: bufferedAmount 8\n/);
+    assert.match(p.stdout(), /client: text hello\n/);
+    assert.match(p.stdout(), /client: binary 1,2,3\n/);
+    assert.match(p.stdout(), /client: closed 1000 done clean=true\n/);
+    assert.match(p.stdout(), /extras: closed\n/);
+  });
+
+  it('whatwg-stream: a slow reader gets every message, then the close', async () => {
+    const p = run(['build/examples/whatwg-stream.js']);
+    assert.equal(await p.exit(), 0, p.stderr());
+    assert.match(p.stdout(), /server: got hello from a stream\n/);
+    assert.match(p.stdout(), /client: read 200 messages, 13107200 bytes\n/);
+    assert.match(p.stdout(), /client: closed 1000 that is all\n/);
+  });
+
+  it('pubsub: topics by path, a publish to each subscriber, ws.publish to the others', async () => {
+    const p = run(['build/examples/pubsub.js']);
+    assert.equal(await p.exit(), 0, p.stderr());
+    const out = p.stdout();
+    assert.match(out, /^subscribers: prices 2, news 1\n/);
+    for (const line of [
+      'ada (prices): ACME 42.10',
+      'bob (prices): ACME 42.10',
+      'eve (news): markets open',
+      'bob (prices): ada: buying ACME',
+    ]) {
+      assert.ok(out.includes(`${line}\n`), line);
+    }
+    assert.ok(!out.includes('ada (prices): ada: buying'), 'the sender is left out');
+    assert.ok(!out.includes('eve (news): ACME'), 'another topic hears nothing');
+  });
+
+  it('pubsub-redis: two servers share a topic through Redis, in one order', async () => {
+    const p = run(['build/examples/pubsub-redis.js']);
+    assert.equal(await p.exit(20_000), 0, p.stderr());
+    const expected = ['server 1 relays: hello from ada', 'server 2 relays: hi ada, bob here'];
+    const got = (name: string) =>
+      p
+        .stdout()
+        .split('\n')
+        .filter((l) => l.startsWith(`${name} got: `))
+        .map((l) => l.slice(`${name} got: `.length));
+    assert.deepEqual(got('ada'), expected);
+    assert.deepEqual(got('bob'), expected);
+    assert.match(p.stdout(), /same order on both servers: true\n/);
+  });
 });

@@ -513,6 +513,32 @@ describe('permessage-deflate in the Node binding', () => {
       }
     });
 
+    it('a publish while a compressed fragmented message and a ping wait goes after the message', async () => {
+      const p = await openPair();
+      try {
+        p.remote.subscribe('news');
+        const head = textCorpus(20 * KiB, 5);
+        p.remote.send(head, { binary: true, fin: false }); // compressing: the queue waits
+        p.remote.ping('inside');
+        p.server.wss.publish('news', 'published');
+        p.remote.send(Buffer.from('the end'), { binary: true, fin: true });
+        const got = await p.clientInbox.take(2);
+        assert.ok(got[0]!.data.equals(Buffer.concat([head, Buffer.from('the end')])));
+        assert.equal(got[1]!.data.toString(), 'published');
+        const kinds = (await dataFrames(() => p.wire.down.frames, 3, 'frames')).map((f) => [
+          f.opcode,
+          f.fin,
+        ]);
+        assert.deepEqual(kinds, [
+          [2, false],
+          [0, true],
+          [1, true],
+        ]);
+      } finally {
+        await p.close();
+      }
+    });
+
     it('input is held while a message inflates: pause() in its handler holds the next ones', async () => {
       const p = await openPair();
       try {

@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import fc from 'fast-check';
 
 /**
@@ -9,9 +10,12 @@ export const FUZZ_FACTOR = (() => {
   return Number.isFinite(n) && n > 0 ? n : 1;
 })();
 
-/** `base` runs scaled by FUZZ_RUNS, at least 1. */
+/** `base` runs scaled by FUZZ_RUNS, at least 1. scripts/fuzz.mjs counts them through FUZZ_CASES_FILE. */
 export function runs(base: number): number {
-  return Math.max(1, Math.round(base * FUZZ_FACTOR));
+  const n = Math.max(1, Math.round(base * FUZZ_FACTOR));
+  const countFile = process.env.FUZZ_CASES_FILE;
+  if (countFile) appendFileSync(countFile, `${n}\n`);
+  return n;
 }
 
 /**

@@ -30,7 +30,7 @@ export interface Logged {
 export function whatwgClient(
   t: TestContext,
   url: string | URL,
-  protocols?: string | string[] | WebSocketOptions,
+  protocols?: string | string[],
   options?: WebSocketOptions,
 ): { ws: WebSocket; log: Logged[]; closed: (ms?: number) => Promise<CloseEvent> } {
   const ws =
@@ -103,7 +103,7 @@ export function firstEvent<E extends Event = Event>(
 export async function openPair(
   t: TestContext,
   serverOptions: Omit<ServerOptions, 'port' | 'server' | 'noServer'> = {},
-  protocols?: string | string[] | WebSocketOptions,
+  protocols?: string | string[],
   options?: WebSocketOptions,
   path = '/',
 ): Promise<{

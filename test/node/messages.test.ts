@@ -12,6 +12,7 @@ import {
   nextMessage,
   record,
   startServer,
+  turns,
   until,
   within,
 } from '../helpers/node-util.js';
@@ -494,6 +495,28 @@ describe('pause() and resume()', () => {
     server.resume();
     await rest;
     assert.deepEqual(seen, ['m1', 'm2', 'm3', 'm4', 'm5']);
+  });
+
+  it('pause() stops reading from TCP: what the peer sends waits in its own buffers', async (t) => {
+    // Runs on both server paths (libuv fast path and net). A paused side that kept reading
+    // would take in all 32 MiB, and the sender's bufferedAmount would fall to 0.
+    const { server, client } = await connectPair(t);
+    server.pause();
+    const count = 32;
+    for (let i = 0; i < count; i++) client.send(Buffer.alloc(MiB, i));
+    await turns(20);
+    await quietPeriod();
+    await quietPeriod();
+    assert.ok(
+      client.bufferedAmount > 8 * MiB,
+      `the sender still holds most of it while the receiver is paused (${client.bufferedAmount})`,
+    );
+    const got = messages(server, count, 20_000);
+    server.resume();
+    const all = await got;
+    assert.equal(all.length, count);
+    assert.equal((all[count - 1]!.data as Buffer)[0], count - 1);
+    await until(() => client.bufferedAmount === 0, 'the sender to drain', 20_000);
   });
 
   it('pause() and resume() do nothing while CONNECTING', async (t) => {

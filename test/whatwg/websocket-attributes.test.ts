@@ -132,7 +132,7 @@ describe('WebSocket attributes: binaryType', () => {
   });
 });
 
-describe('WebSocket attributes: bufferedAmount (§3.2)', () => {
+describe('WebSocket attributes: bufferedAmount', () => {
   it('counts application bytes, not framing: UTF-8 bytes of strings, sizes of binary data; 0 once written', async (t) => {
     const { ws, server } = await openPair(t);
     assert.equal(ws.bufferedAmount, 0);

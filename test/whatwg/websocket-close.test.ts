@@ -10,7 +10,7 @@ import {
   whatwgClient,
 } from '../helpers/whatwg-util.js';
 
-describe('WebSocket close(code, reason) (§3.2)', () => {
+describe('WebSocket close(code, reason) (the close() method steps)', () => {
   it('step 1: a code other than 1000 or 3000-4999 throws an InvalidAccessError', async (t) => {
     const { ws } = await openPair(t);
     for (const code of [0, 1, 999, 1001, 1002, 1005, 1006, 1011, 1015, 2999, 5000, 65535]) {

@@ -14,7 +14,7 @@ import {
   whatwgClient,
 } from '../helpers/whatwg-util.js';
 
-describe('WebSocket constructor: URL (§3.1 steps 1-4)', () => {
+describe('WebSocket constructor: URL (constructor steps 1-2: get a URL record)', () => {
   it('throws a TypeError when called with no argument (WebIDL: 1 argument required)', () => {
     assert.throws(() => Reflect.construct(WebSocket, []), TypeError);
   });
@@ -90,7 +90,7 @@ describe('WebSocket constructor: URL (§3.1 steps 1-4)', () => {
   });
 });
 
-describe('WebSocket constructor: protocols (§3.1 steps 5-6)', () => {
+describe('WebSocket constructor: protocols (constructor steps 3-4)', () => {
   it('step 5: a string is a list of one protocol, carried by the request', async (t) => {
     const { ws, req } = await openPair(t, {}, 'chat');
     assert.equal(req.headers['sec-websocket-protocol'], 'chat');
@@ -171,32 +171,30 @@ describe('WebSocket constructor: Node-only options (third argument)', () => {
     assert.equal(req.headers['x-tsws-test'], 'yes');
   });
 
-  it("undici's form: `{ protocols, headers }` as the second argument", async (t) => {
-    const { ws, req } = await openPair(
-      t,
-      {},
-      {
-        protocols: ['p1', 'p2'],
-        headers: { 'X-Undici-Style': '1' },
-      },
-    );
-    assert.equal(req.headers['sec-websocket-protocol'], 'p1, p2');
-    assert.equal(req.headers['x-undici-style'], '1');
-    assert.equal(ws.protocol, 'p1');
-  });
-
-  it("undici's form: `{ protocols: 'one' }` (a string) and no protocols at all", async (t) => {
-    const first = await openPair(t, {}, { protocols: 'one' });
-    assert.equal(first.req.headers['sec-websocket-protocol'], 'one');
-    const second = await openPair(t, {}, {});
-    assert.equal(second.req.headers['sec-websocket-protocol'], undefined);
-  });
-
-  it("undici's form checks its protocols too (SyntaxError)", () => {
+  it('an object as the second argument is a protocol list or a string, as in a browser: {} is "[object Object]", a SyntaxError', () => {
+    // Options go in the third argument only: the second behaves exactly as the standard says.
     throwsDOMException(
-      () => new WebSocket('ws://127.0.0.1:1/', { protocols: ['a', 'a'] }),
+      () => new WebSocket('ws://127.0.0.1:1/', { headers: {} } as unknown as string),
       'SyntaxError',
     );
+    throwsDOMException(
+      () => new WebSocket('ws://127.0.0.1:1/', {} as unknown as string),
+      'SyntaxError',
+    );
+  });
+
+  it('WebIDL converts both arguments before the steps run: a Symbol is a TypeError, even with a bad URL', () => {
+    assert.throws(() => new WebSocket(Symbol('url') as unknown as string), TypeError);
+    assert.throws(() => new WebSocket('not a url', Symbol('p') as unknown as string), TypeError);
+    assert.throws(
+      () => new WebSocket('not a url', ['ok', Symbol('p')] as unknown as string[]),
+      TypeError,
+    );
+  });
+
+  it('a third argument that is not an object is ignored, as a browser ignores it', async (t) => {
+    const { ws } = await openPair(t, {}, [], 'not options' as never);
+    assert.equal(ws.readyState, WebSocket.OPEN);
   });
 
   it('`maxPayload`: a larger message fails the connection; the server sees 1009, the page error then close 1006', async (t) => {
@@ -238,6 +236,31 @@ describe('WebSocket constructor: Node-only options (third argument)', () => {
     const { server } = await openPair(t, {}, [], { heartbeat: { interval: 30, maxMissed: 100 } });
     const [payload] = await next<[Buffer]>(server, 'ping');
     assert.ok(Buffer.isBuffer(payload));
+  });
+
+  it('`heartbeat`: a server that stops answering pings is dropped: close 1006, not clean, as a lost connection', async (t) => {
+    // The raw server reads the pings and never answers.
+    const { url } = await rawWebSocketServer(t, (peer) => {
+      peer.socket.resume();
+    });
+    const { ws, log, closed } = whatwgClient(t, url, [], {
+      heartbeat: { interval: 20, maxMissed: 2 },
+    });
+    await nextEvent(ws, 'open');
+    const event = await closed();
+    // Like a TCP connection that drops (Chromium fires no error then either).
+    assert.deepEqual(types(log), ['open', 'close']);
+    assert.deepEqual([event.code, event.wasClean, event.reason], [1006, false, '']);
+  });
+
+  it('no heartbeat by default: a browser does not ping', async (t) => {
+    const { server } = await openPair(t);
+    let pinged = false;
+    server.on('ping', () => {
+      pinged = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(pinged, false);
   });
 
   it('the server sees a normal RFC 6455 request (version 13, a key, no Origin unless asked)', async (t) => {

@@ -334,7 +334,7 @@ describe('WebSocket events: close and error (§4 "the WebSocket connection is cl
     });
   }
 
-  it('§3.2 close() step 4: close() while CONNECTING fails the connection: CLOSING at once, then error and close 1006', async (t) => {
+  it('close() step 3 (not yet established): close() while CONNECTING fails the connection: CLOSING at once, then error and close 1006', async (t) => {
     const { url } = await startServer(t);
     const { ws, log, closed } = whatwgClient(t, url);
     ws.close();

@@ -25,7 +25,7 @@ const TYPED_ARRAYS = [
   BigUint64Array,
 ] as const;
 
-describe('WebSocket send() (§3.3)', () => {
+describe('WebSocket send() (the send() method steps)', () => {
   it('throws an InvalidStateError DOMException while CONNECTING', async (t) => {
     const { url } = await startServer(t);
     const { ws } = whatwgClient(t, url);

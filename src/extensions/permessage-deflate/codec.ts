@@ -4,6 +4,7 @@ import { ErrorCode, PeerError } from '../../protocol/errors.js';
 import { zlibLimiter } from './limiter.js';
 import type { DeflateParams } from './negotiation.js';
 import type { ResolvedDeflateOptions } from './options.js';
+import type { SharedCompression } from './shared-compression.js';
 
 /** RFC 7692 §7.2.1: a message's compressed data ends with this empty stored block, removed on the wire. */
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
@@ -36,7 +37,7 @@ type ZlibStream = (zlib.DeflateRaw | zlib.InflateRaw) & { job?: Job };
  * deflate stream costs about 256 KiB with windowBits 15 and memLevel 8, an inflate stream
  * about 40 KiB; see the README's table).
  */
-interface StreamKind {
+interface StreamKind extends SharedCompression {
   readonly inflate: boolean;
   readonly options: zlib.ZlibOptions;
   readonly pool: ZlibStream[];
@@ -48,7 +49,7 @@ function streamKind(inflate: boolean, options: zlib.ZlibOptions): StreamKind {
   const key = `${inflate}/${options.windowBits}/${options.level}/${options.memLevel}`;
   let kind = kinds.get(key);
   if (kind === undefined) {
-    kind = { inflate, options: Object.freeze(options), pool: [] };
+    kind = { key, inflate, options: Object.freeze(options), pool: [] };
     kinds.set(key, kind);
   }
   return kind;
@@ -65,6 +66,12 @@ function streamKind(inflate: boolean, options: zlib.ZlibOptions): StreamKind {
  */
 export class PerMessageDeflate {
   readonly threshold: number;
+  /**
+   * Without context takeover in our direction each message is compressed alone, so the same
+   * compressed bytes suit every connection with the same settings: this names them (undefined
+   * with context takeover) and gives the zlib options to compress with (`compressAlone`).
+   */
+  readonly shared: SharedCompression | undefined;
   private readonly deflateKind: StreamKind;
   private readonly inflateKind: StreamKind;
   private readonly deflateTakeover: boolean;
@@ -99,6 +106,8 @@ export class PerMessageDeflate {
       level: options.level,
       memLevel: options.memLevel,
     });
+    // A stream kind is shared by every connection with the same settings: its key names them.
+    this.shared = this.deflateTakeover ? undefined : this.deflateKind;
     // Inflating with a larger window than the peer's is always safe.
     this.inflateKind = streamKind(true, { windowBits: Math.max(receiveBits, 9) });
     this.maxPayload = maxPayload > 0 ? maxPayload : Number.POSITIVE_INFINITY;

@@ -1,0 +1,13 @@
+export type {
+  AdapterSink,
+  Delivery,
+  History,
+  PubSubAdapter,
+  PubSubMessage,
+  UndeliveredReport,
+} from './adapter.js';
+export { sequencedText } from './envelope.js';
+export { LocalAdapter, type LocalAdapterOptions } from './local-adapter.js';
+export { compareSeq, FIRST_PREV, follows, isSeq, replayComplete } from './seq.js';
+export { type FeedOutput, TopicFeed } from './topic-feed.js';
+export { Change, TopicRegistry } from './topic-registry.js';

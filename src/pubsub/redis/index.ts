@@ -1,0 +1,5 @@
+export {
+  RedisAdapter,
+  type RedisAdapterEvents,
+  type RedisAdapterOptions,
+} from './redis-adapter.js';
