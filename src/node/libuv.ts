@@ -62,6 +62,8 @@ export interface Libuv {
   /** Whether the last write was queued (true) rather than written at once. */
   lastWriteWasAsync(): boolean;
   readonly UV_EOF: number;
+  /** What `readStart` returns for a handle that is reading already. */
+  readonly UV_EALREADY: number;
 }
 
 interface Bindings {
@@ -77,6 +79,7 @@ interface StreamBindings {
 }
 
 const UV_EOF_DEFAULT = -4095;
+const UV_EALREADY_DEFAULT = -114;
 
 function load(): Libuv | undefined {
   if (process.env.TSWS_NO_FAST_PATH === '1') return undefined;
@@ -118,6 +121,7 @@ function load(): Libuv | undefined {
       readBytes: () => streamBaseState[kReadBytesOrError]!,
       lastWriteWasAsync: () => streamBaseState[kLastWriteWasAsync] !== 0,
       UV_EOF: (binding('uv') as { UV_EOF?: number }).UV_EOF ?? UV_EOF_DEFAULT,
+      UV_EALREADY: (binding('uv') as { UV_EALREADY?: number }).UV_EALREADY ?? UV_EALREADY_DEFAULT,
     };
   } catch {
     return undefined;

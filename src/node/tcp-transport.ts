@@ -32,7 +32,10 @@ export class TcpTransport implements Transport {
     const handle = this.handle;
     handle.owner = this;
     handle.onread = onRead;
-    if (handle.readStart() === 0) this.state |= READING;
+    // The handshake left the handle reading (libuv then answers EALREADY): without READING,
+    // pause() would not stop reading.
+    const status = handle.readStart();
+    if (status === 0 || status === libuv!.UV_EALREADY) this.state |= READING;
     // What was read past the handshake goes first, after the `connection` listeners ran.
     if (head.length > 0) process.nextTick(deliverHead, this, head);
   }
