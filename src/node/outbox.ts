@@ -29,13 +29,17 @@ export interface OutboxHost {
   _emitDropped(info: DroppedMessage): void;
   _emitDrain(): void;
   _emitAsyncError(error: Error, cb: Callback | undefined): void;
+  /** Asks the transport for a drain notice (then `pump` runs again). */
+  _awaitTransport(): void;
   readonly _maxBackpressure: number;
+  /** Bytes waiting in the transport beyond which messages wait here. */
+  readonly _holdAt: number;
   readonly _backpressurePolicy: BackpressurePolicy;
 }
 
 /** What a `dropped` event reports. */
 export interface DroppedMessage {
-  /** Payload bytes of the message dropped. */
+  /** Payload bytes of the message dropped (all its fragments, for one sent in fragments). */
   bytes: number;
   isBinary: boolean;
   /** Which policy dropped it: the message being sent, or the oldest one waiting. */
@@ -54,7 +58,7 @@ interface Item {
   cb: Callback | undefined;
   /** Payload bytes (before compression), for the backpressure limit. */
   bytes: number;
-  /** A whole message that may be dropped by a policy (not a fragment of one). */
+  /** A whole message, or the first fragment of one, that a policy may drop. */
   droppable: boolean;
   /** Compress before sending; once compressed, the RSV1 bit to set. */
   compress: boolean;
@@ -80,9 +84,17 @@ export const HOLD_AT = 1024 * 1024;
  */
 export class Outbox {
   private readonly queue: Item[] = [];
+  /** Payload bytes waiting here (what `bufferedAmount` counts). */
   private heldBytes = 0;
+  /** The same messages as frames will weigh once serialized (what the limit counts). */
+  private heldCost = 0;
   private pumping = false;
-  private holding = false;
+  /** A send returned false: `drain` is owed once nothing waits and the transport is not backed up. */
+  private owed = false;
+  /** The first fragment of a message was dropped: the rest of that message is dropped too. */
+  private dropping: { bytes: number; binary: boolean; policy: DropPolicy } | undefined;
+  /** Waiting for the transport to drain (a stream being sent piece by piece). */
+  private drainWaiters: (() => void)[] | undefined;
   /** A message sent in fragments: whether it is compressed (undefined: none in progress). */
   fragmentsCompressed: boolean | undefined;
   /** A compressed fragmented message was started on the wire (next frames have no RSV1). */
@@ -134,6 +146,11 @@ export class Outbox {
     this.send(EMPTY_BYTES, binary, fin, cb, compressed, size, produce);
   }
 
+  /** The rest of a message whose first fragment was dropped is dropped too. */
+  get droppingMessage(): boolean {
+    return this.dropping !== undefined;
+  }
+
   /** Queues a message (or fragment); returns false (the caller should wait for `drain`). */
   send(
     payload: string | Uint8Array,
@@ -146,9 +163,14 @@ export class Outbox {
   ): boolean {
     const bytes =
       size ?? (typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length);
-    // A whole message can be dropped; a fragment cannot (nor the end of a started message).
+    this.owed = true;
+    if (this.dropping !== undefined) {
+      this.dropRest(bytes, fin, cb);
+      return false;
+    }
+    // A whole message, or the first fragment of one, can be dropped; a later fragment cannot.
     const midMessage = this.lastDataFin === undefined ? this.host._midMessage() : !this.lastDataFin;
-    const droppable = fin && !midMessage;
+    const droppable = !midMessage;
     this.lastDataFin = fin;
     const item: Item = {
       kind: DATA,
@@ -165,11 +187,26 @@ export class Outbox {
       ready: !compress && produce === undefined,
       produce,
     };
-    if (!this.admit(item)) return false;
+    if (!this.admit(item)) {
+      if (this.queue.length === 0) this.lastDataFin = undefined;
+      this.pump();
+      return false;
+    }
     this.queue.push(item);
     this.heldBytes += bytes;
+    this.heldCost += frameCost(bytes);
     this.pump();
     return false;
+  }
+
+  /** Resolves once the transport is not over its high-water mark (or the connection is gone). */
+  drained(needDrain: () => boolean): Promise<void> {
+    if (!needDrain()) return Promise.resolve();
+    return new Promise((resolve) => {
+      if (this.drainWaiters === undefined) this.drainWaiters = [resolve];
+      else this.drainWaiters.push(resolve);
+      this.host._awaitTransport();
+    });
   }
 
   /** Queues asynchronous work that must run in order with the sends (a Blob, a stream). */
@@ -216,10 +253,27 @@ export class Outbox {
   abort(): void {
     const queue = this.queue.splice(0);
     this.heldBytes = 0;
+    this.heldCost = 0;
     this.lastDataFin = undefined;
+    this.dropping = undefined;
+    this.owed = false;
     for (const item of queue) {
       if (item.kind === DATA && item.cb !== undefined) process.nextTick(item.cb, closedError());
     }
+    this.wakeDrainWaiters();
+  }
+
+  /** The transport drained (or was asked to report): wake stream senders, send what waits. */
+  onTransportDrain(): void {
+    this.wakeDrainWaiters();
+    this.pump();
+  }
+
+  private wakeDrainWaiters(): void {
+    const waiters = this.drainWaiters;
+    if (waiters === undefined) return;
+    this.drainWaiters = undefined;
+    for (const resolve of waiters) resolve();
   }
 
   /** Sends what can go now, in order: called after each write and when the transport drains. */
@@ -236,12 +290,12 @@ export class Outbox {
           break;
         }
         if (item.kind === DATA) {
-          if (host._pendingBytes() >= host._maxBackpressure || host._pendingBytes() >= HOLD_AT) {
-            this.holding = true;
+          if (host._pendingBytes() >= host._holdAt) {
+            host._awaitTransport();
             break;
           }
           queue.shift();
-          this.heldBytes -= item.bytes;
+          this.unhold(item);
           if (!host._sendsData()) {
             if (item.cb !== undefined) process.nextTick(item.cb, closedError());
             continue;
@@ -254,10 +308,16 @@ export class Outbox {
           queue.shift();
         }
       }
-      if (queue.length === 0) this.lastDataFin = undefined;
-      if (queue.length === 0 && this.holding) {
-        this.holding = false;
-        host._emitDrain();
+      if (queue.length === 0) {
+        this.lastDataFin = undefined;
+        if (this.owed && host._sendsData()) {
+          if (host._pendingBytes() < host._holdAt) {
+            this.owed = false;
+            host._emitDrain();
+          } else {
+            host._awaitTransport();
+          }
+        }
       }
     } finally {
       this.pumping = false;
@@ -284,7 +344,7 @@ export class Outbox {
         // The item is lost; what follows still goes.
         if (this.queue[0] === item) {
           this.queue.shift();
-          this.heldBytes -= item.bytes;
+          this.unhold(item);
         }
         this.host._emitAsyncError(error, item.cb);
         this.pump();
@@ -311,12 +371,16 @@ export class Outbox {
     });
   }
 
-  /** Applies the backpressure limit to a new message; false when it does not go. */
+  /**
+   * Applies the backpressure limit to a new message; false when it does not go. A message
+   * larger than the limit goes when nothing else waits (it could never go otherwise).
+   */
   private admit(item: Item): boolean {
     const host = this.host;
     const limit = host._maxBackpressure;
-    let total = host._pendingBytes() + this.heldBytes + item.bytes;
-    if (total <= limit) return true;
+    const backlog = host._pendingBytes() + this.heldCost;
+    let total = backlog + frameCost(item.bytes);
+    if (total <= limit || backlog === 0) return true;
     const policy = host._backpressurePolicy;
     if (policy === 'drop-oldest') {
       // Oldest whole messages first, never one already being worked on.
@@ -324,8 +388,8 @@ export class Outbox {
         const old = this.queue[i]!;
         if (old.kind === DATA && old.droppable && !old.started && (i > 0 || old.ready)) {
           this.queue.splice(i, 1);
-          this.heldBytes -= old.bytes;
-          total -= old.bytes;
+          this.unhold(old);
+          total -= frameCost(old.bytes);
           this.drop(old, 'drop-oldest');
         } else {
           i++;
@@ -334,9 +398,18 @@ export class Outbox {
       if (total <= limit) return true;
     }
     if (policy !== 'close' && item.droppable) {
-      this.drop(item, policy === 'drop-oldest' ? 'drop-oldest' : 'drop-newest');
+      const reason = policy === 'drop-oldest' ? 'drop-oldest' : 'drop-newest';
+      if (item.fin) {
+        this.drop(item, reason);
+      } else {
+        // The first fragment: the whole message goes, fragment by fragment as they come.
+        this.dropping = { bytes: 0, binary: item.binary, policy: reason };
+        this.dropRest(item.bytes, false, item.cb);
+      }
       return false;
     }
+    // 'close', or a later fragment of a message already started (dropping it would cut the
+    // message in two): the connection is failed.
     this.abort();
     host._failPolicy(
       CloseCode.PolicyViolation,
@@ -346,12 +419,43 @@ export class Outbox {
     return false;
   }
 
-  private drop(item: Item, policy: 'drop-newest' | 'drop-oldest'): void {
+  private unhold(item: Item): void {
+    this.heldBytes -= item.bytes;
+    this.heldCost -= frameCost(item.bytes);
+  }
+
+  private drop(item: Item, policy: DropPolicy): void {
     this.droppedMessages++;
     this.droppedBytes += item.bytes;
     if (item.cb !== undefined) process.nextTick(item.cb, droppedError(policy));
     this.host._emitDropped({ bytes: item.bytes, isBinary: item.binary, policy });
   }
+
+  /** A fragment of a message being dropped; the last one reports the whole message. */
+  private dropRest(bytes: number, fin: boolean, cb: Callback | undefined): void {
+    const dropping = this.dropping!;
+    dropping.bytes += bytes;
+    this.droppedBytes += bytes;
+    if (cb !== undefined) process.nextTick(cb, droppedError(dropping.policy));
+    if (!fin) return;
+    this.dropping = undefined;
+    this.droppedMessages++;
+    this.host._emitDropped({
+      bytes: dropping.bytes,
+      isBinary: dropping.binary,
+      policy: dropping.policy,
+    });
+  }
+}
+
+type DropPolicy = 'drop-newest' | 'drop-oldest';
+
+/**
+ * What a message of `bytes` payload bytes weighs as a frame: the most its header can take
+ * (RFC 6455 §5.2: 2 bytes, 2 or 8 more for the length, 4 for a client's mask).
+ */
+export function frameCost(bytes: number): number {
+  return bytes + (bytes <= 125 ? 6 : bytes <= 0xffff ? 8 : 14);
 }
 
 function droppedError(policy: string): WebSocketError {

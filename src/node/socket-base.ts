@@ -15,7 +15,14 @@ import {
 import { closedError, toArrayBuffer } from './data.js';
 import { type HeartbeatMember, joinHeartbeat, leaveHeartbeat } from './heartbeat.js';
 import type { BackpressurePolicy, BinaryType, BindingSettings } from './options.js';
-import { type Callback, type DroppedMessage, HOLD_AT, Outbox, type OutboxHost } from './outbox.js';
+import {
+  type Callback,
+  type DroppedMessage,
+  frameCost,
+  HOLD_AT,
+  Outbox,
+  type OutboxHost,
+} from './outbox.js';
 import { StreamTransport } from './stream-transport.js';
 import type { Transport, TransportSink } from './transport.js';
 import type { WebSocket } from './websocket.js';
@@ -37,6 +44,8 @@ export const IN_RECEIVE = 4;
 export const PAUSED = 8;
 /** Input is held while a compressed message inflates. */
 export const INFLATING = 16;
+/** `close()` was called; its close frame waits behind queued messages. */
+export const CLOSE_QUEUED = 32;
 
 /** A received binary message, per `binaryType`: a Buffer, an ArrayBuffer, or a list of Buffers. */
 export type RawData = Buffer | ArrayBuffer | Buffer[];
@@ -88,7 +97,7 @@ export abstract class SocketBase
   protected _conn: Connection | undefined;
   protected _settings: BindingSettings | undefined;
   protected _closeTimer: NodeJS.Timeout | undefined;
-  /** State bits: ALIVE, FLUSH_SCHEDULED, IN_RECEIVE, PAUSED, INFLATING. */
+  /** State bits: ALIVE, FLUSH_SCHEDULED, IN_RECEIVE, PAUSED, INFLATING, CLOSE_QUEUED. */
   protected _bits = ALIVE;
   /** Heartbeat sweeps missed in a row. */
   protected _missed = 0;
@@ -118,6 +127,21 @@ export abstract class SocketBase
     return this._conn?.closeReceived === true;
   }
 
+  /**
+   * Whether a message of `payload` may go straight to the transport: the transport is under
+   * its hold mark and the message keeps the backlog within `maxBackpressure` (a message larger
+   * than the limit goes when nothing is pending, or it could never go).
+   */
+  protected _fits(payload: string | Uint8Array): boolean {
+    const pending = this._pendingBytes();
+    if (pending === 0) return true;
+    if (pending >= this._holdAt) return false;
+    const room = this._settings!.maxBackpressure - pending;
+    if (typeof payload !== 'string') return frameCost(payload.length) <= room;
+    // A string's UTF-8 length is at most 3 bytes per UTF-16 unit: measured only when it matters.
+    return frameCost(payload.length * 3) <= room || frameCost(Buffer.byteLength(payload)) <= room;
+  }
+
   /** Sends now if nothing waits, else queues (in order, under the backpressure limit). */
   protected _queueOrSend(
     payload: string | Uint8Array,
@@ -128,12 +152,9 @@ export abstract class SocketBase
   ): boolean {
     const box = this._box();
     const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    if (box.droppingMessage) return box.send(payload, binary, fin, cb, false, bytes);
     const compressed = box.compresses(bytes, compress, fin);
-    if (
-      !compressed &&
-      !box.active &&
-      this._pendingBytes() < Math.min(HOLD_AT, this._maxBackpressure)
-    ) {
+    if (!compressed && !box.active && this._fits(payload)) {
       if (!this._sendsData()) {
         this._sendAfterClose(bytes, cb);
         return false;
@@ -155,6 +176,18 @@ export abstract class SocketBase
     }
     this._flush();
     if (!conn.isPaused) this._transport!.resume();
+  }
+
+  /** Whether new messages may be sent: open, and `close()` not called. */
+  protected _acceptsSends(): boolean {
+    return this._conn?.state === ConnectionState.Open && (this._bits & CLOSE_QUEUED) === 0;
+  }
+
+  /** Destroys TCP if the closing handshake is not over within `closeTimeout` from now. */
+  protected _armCloseTimer(): void {
+    if (this._closeTimer !== undefined || this._readyState !== OPEN) return;
+    const transport = this._transport!;
+    this._closeTimer = setTimeout(() => transport.destroy(), this._settings!.closeTimeout);
   }
 
   // ---- internals shared with the server and the dialer ----
@@ -205,7 +238,7 @@ export abstract class SocketBase
 
   /** @internal Heartbeat sweep; returns false to leave the group. */
   _heartbeatTick(maxMissed: number): boolean {
-    if (this.readyState !== OPEN) return false;
+    if (this._readyState !== OPEN || this._conn!.state !== ConnectionState.Open) return false;
     if ((this._bits & ALIVE) !== 0) {
       this._bits &= ~ALIVE;
       this._missed = 0;
@@ -343,7 +376,7 @@ export abstract class SocketBase
 
   /** @internal */
   _onTransportDrain(): void {
-    this._outbox?.pump();
+    this._outbox?.onTransportDrain();
   }
 
   // ---- sending (OutboxHost) ----
@@ -366,6 +399,16 @@ export abstract class SocketBase
   /** @internal */
   get _maxBackpressure(): number {
     return this._settings!.maxBackpressure;
+  }
+
+  /** @internal */
+  get _holdAt(): number {
+    return Math.min(HOLD_AT, this._settings!.maxBackpressure);
+  }
+
+  /** @internal */
+  _awaitTransport(): void {
+    this._transport!.requestDrain();
   }
 
   /** @internal */
@@ -416,9 +459,9 @@ export abstract class SocketBase
     this.emit('dropped', info);
   }
 
-  /** @internal */
+  /** @internal Never synchronously from `send`: a caller must have time to listen. */
   _emitDrain(): void {
-    this.emit('drain');
+    process.nextTick(emitDrain, this);
   }
 
   /** @internal An asynchronous send failed: its callback, or `error` if listened to. */
@@ -440,7 +483,7 @@ export abstract class SocketBase
 
   protected _controlNow(ping: boolean, payload: Uint8Array, cb: Callback | undefined): void {
     const conn = this._conn;
-    if (conn === undefined || conn.state !== ConnectionState.Open) {
+    if (conn === undefined || !this._acceptsSends()) {
       this._sendAfterClose(payload.length, cb);
       return;
     }
@@ -454,26 +497,12 @@ export abstract class SocketBase
     this._scheduleFlush();
   }
 
-  /** Resolves once the transport is not over its high-water mark. */
+  /** Resolves once the transport is not over its high-water mark (or the connection is gone). */
   protected _drained(): Promise<void> {
     const transport = this._transport;
     if (transport === undefined || this._readyState !== OPEN) return Promise.resolve();
     this._flush();
-    if (!transport.needDrain) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        this.off('drain', done);
-        this.off('close', done);
-        resolve();
-      };
-      // The transport drains: a `drain` from the outbox, or a write completing.
-      const poll = () => {
-        if (!transport.needDrain || this._readyState !== OPEN) done();
-        else setImmediate(poll);
-      };
-      this.on('close', done);
-      setImmediate(poll);
-    });
+    return this._box().drained(() => transport.needDrain && this._readyState === OPEN);
   }
 
   protected _addCallback(cb: Callback): void {
@@ -511,9 +540,7 @@ export abstract class SocketBase
     if (conn.eofToSend()) transport.end();
     // Messages waiting for the transport may go now (writes often complete at once).
     if (this._outbox?.active) this._outbox.pump();
-    if (conn.closeExpected() && this._closeTimer === undefined && this._readyState === OPEN) {
-      this._closeTimer = setTimeout(() => transport.destroy(), this._settings!.closeTimeout);
-    }
+    if (conn.closeExpected()) this._armCloseTimer();
   }
 }
 
@@ -545,6 +572,10 @@ class ConnectionEvents implements ConnectionHandler {
 
 function flushTick(ws: SocketBase): void {
   ws._flush();
+}
+
+function emitDrain(ws: SocketBase): void {
+  if (ws.readyState === OPEN) ws.emit('drain');
 }
 
 function runCallbacks(callbacks: Callback[], error?: Error | null): void {

@@ -5,9 +5,10 @@ import { dial } from './dial.js';
 import { type EventHandler, type EventTargetMethods, installEventTarget } from './event-target.js';
 import { MessageIterator } from './message-iterator.js';
 import type { BinaryType, SendData, SendOptions } from './options.js';
-import { type Callback, HOLD_AT } from './outbox.js';
+import type { Callback } from './outbox.js';
 import type { RawData } from './socket-base.js';
 import {
+  CLOSE_QUEUED,
   CLOSED,
   CLOSING,
   CONNECTING,
@@ -73,7 +74,12 @@ export class WebSocket extends SocketBase {
 
   get readyState(): number {
     // The protocol core may have started closing on its own (a close frame, a fault).
-    if (this._readyState === OPEN && this._conn!.state !== ConnectionState.Open) return CLOSING;
+    if (
+      this._readyState === OPEN &&
+      (this._conn!.state !== ConnectionState.Open || (this._bits & CLOSE_QUEUED) !== 0)
+    ) {
+      return CLOSING;
+    }
     return this._readyState;
   }
 
@@ -133,7 +139,7 @@ export class WebSocket extends SocketBase {
     const fin = options?.fin ?? true;
     if (typeof Blob !== 'undefined' && data instanceof Blob) {
       const blob = data;
-      if (!this._sendsData()) {
+      if (!this._acceptsSends()) {
         this._sendAfterClose(blob.size, cb);
         return false;
       }
@@ -142,17 +148,14 @@ export class WebSocket extends SocketBase {
       return false;
     }
     const payload = toPayload(data as Exclude<SendData, Blob | number>);
-    const conn = this._conn;
-    if (conn === undefined || conn.state !== ConnectionState.Open) {
+    if (!this._acceptsSends()) {
       this._sendAfterClose(payload.length, cb);
       return false;
     }
     // The fast path: nothing waits, no compression, the peer keeps up.
-    if (this._outbox === undefined && this._deflate === undefined) {
-      if (this._pendingBytes() < HOLD_AT) {
-        this._deliverFrame(payload, binary, fin, undefined, cb);
-        return true;
-      }
+    if (this._outbox === undefined && this._deflate === undefined && this._fits(payload)) {
+      this._deliverFrame(payload, binary, fin, undefined, cb);
+      return true;
     }
     return this._queueOrSend(payload, binary, fin, cb, options?.compress);
   }
@@ -169,12 +172,13 @@ export class WebSocket extends SocketBase {
     const binary = options.binary ?? true;
     return new Promise<void>((resolve, reject) => {
       this._box().task(async () => {
+        // A close() called after this stream started waits for it (hence not readyState).
         for await (const piece of source) {
-          if (this.readyState !== OPEN) throw closedError();
+          if (!this._sendsData()) throw closedError();
           this._deliverFrame(toPayload(piece), binary, false, undefined, undefined);
           await this._drained();
         }
-        if (this.readyState !== OPEN) throw closedError();
+        if (!this._sendsData()) throw closedError();
         this._deliverFrame(EMPTY, binary, true, undefined, (error) =>
           error ? reject(error) : resolve(),
         );
@@ -207,9 +211,16 @@ export class WebSocket extends SocketBase {
     const sentReason = code === undefined ? undefined : reason;
     // Check the arguments now, even when the close frame has to wait behind a Blob being read.
     encodeClosePayload(code, sentReason);
-    // Messages queued before the close go first.
-    if (this._outbox?.active) this._outbox.close(code, sentReason);
-    else this._deliverClose(code, sentReason);
+    if ((this._bits & CLOSE_QUEUED) !== 0) return;
+    // Messages queued before the close go first; the close timer runs from now, so a peer that
+    // neither reads nor closes is cut off after `closeTimeout` all the same.
+    if (this._outbox?.active) {
+      this._bits |= CLOSE_QUEUED;
+      this._outbox.close(code, sentReason);
+      this._armCloseTimer();
+    } else {
+      this._deliverClose(code, sentReason);
+    }
   }
 
   /** Destroys the connection at once, without a closing handshake. */
