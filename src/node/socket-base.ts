@@ -46,6 +46,8 @@ export const PAUSED = 8;
 export const INFLATING = 16;
 /** `close()` was called; its close frame waits behind queued messages. */
 export const CLOSE_QUEUED = 32;
+/** Reading stopped: the peer pings but does not read our pongs (see `_onPingReceived`). */
+export const BACKLOG = 64;
 
 /** A received binary message, per `binaryType`: a Buffer, an ArrayBuffer, or a list of Buffers. */
 export type RawData = Buffer | ArrayBuffer | Buffer[];
@@ -97,7 +99,7 @@ export abstract class SocketBase
   protected _conn: Connection | undefined;
   protected _settings: BindingSettings | undefined;
   protected _closeTimer: NodeJS.Timeout | undefined;
-  /** State bits: ALIVE, FLUSH_SCHEDULED, IN_RECEIVE, PAUSED, INFLATING, CLOSE_QUEUED. */
+  /** State bits: ALIVE, FLUSH_SCHEDULED, IN_RECEIVE, PAUSED, INFLATING, CLOSE_QUEUED, BACKLOG. */
   protected _bits = ALIVE;
   /** Heartbeat sweeps missed in a row. */
   protected _missed = 0;
@@ -175,7 +177,7 @@ export abstract class SocketBase
       this._bits &= ~IN_RECEIVE;
     }
     this._flush();
-    if (!conn.isPaused) this._transport!.resume();
+    if (!conn.isPaused && (this._bits & BACKLOG) === 0) this._transport!.resume();
   }
 
   /** Whether new messages may be sent: open, and `close()` not called. */
@@ -236,10 +238,13 @@ export abstract class SocketBase
     });
   }
 
-  /** @internal Heartbeat sweep; returns false to leave the group. */
+  /**
+   * @internal Heartbeat sweep; returns false to leave the group. While the application holds
+   * reading paused, the peer's frames cannot be seen: no beat counts as missed.
+   */
   _heartbeatTick(maxMissed: number): boolean {
     if (this._readyState !== OPEN || this._conn!.state !== ConnectionState.Open) return false;
-    if ((this._bits & ALIVE) !== 0) {
+    if ((this._bits & (ALIVE | PAUSED)) !== 0) {
       this._bits &= ~ALIVE;
       this._missed = 0;
     } else if (++this._missed >= maxMissed) {
@@ -251,6 +256,19 @@ export abstract class SocketBase
     this._pingSentAt = performance.now();
     this._scheduleFlush();
     return true;
+  }
+
+  /**
+   * @internal A ping arrived and the core queued its pong. If what waits to be written is over
+   * `maxBackpressure` already, the peer keeps us writing without reading: reading stops until
+   * the transport drains, so a ping flood cannot grow our buffers without bound.
+   */
+  _onPingReceived(): void {
+    if ((this._bits & BACKLOG) !== 0 || !this._settings!.connection.autoPong) return;
+    if (this._pendingBytes() <= this._settings!.maxBackpressure) return;
+    this._bits |= BACKLOG;
+    this._transport!.pause();
+    this._transport!.requestDrain();
   }
 
   /** @internal */
@@ -376,6 +394,14 @@ export abstract class SocketBase
 
   /** @internal */
   _onTransportDrain(): void {
+    if ((this._bits & BACKLOG) !== 0) {
+      if (this._pendingBytes() > this._settings!.maxBackpressure) {
+        this._transport!.requestDrain();
+      } else {
+        this._bits &= ~BACKLOG;
+        if ((this._bits & (PAUSED | INFLATING)) === 0) this._transport!.resume();
+      }
+    }
     this._outbox?.onTransportDrain();
   }
 
@@ -559,7 +585,9 @@ class ConnectionEvents implements ConnectionHandler {
     else this.ws._emitMessage(data, isBinary);
   }
   onPing(data: Buffer): void {
-    if (this.ws._charge(data.length)) this.ws.emit('ping', data);
+    if (!this.ws._charge(data.length)) return;
+    this.ws._onPingReceived();
+    this.ws.emit('ping', data);
   }
   onPong(data: Buffer): void {
     if (this.ws._charge(data.length)) this.ws._onPong(data);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { WebSocket } from '../../src/index.js';
-import type { DecodedFrame } from '../helpers/frames.js';
+import { type DecodedFrame, encodeFrame } from '../helpers/frames.js';
 import { type FrameReader, rawPair } from '../helpers/node-raw.js';
 import {
   connectPair,
@@ -325,6 +325,44 @@ describe('control frames and closing around queued messages', () => {
     const ping = frames.findLastIndex((f) => f.opcode === 0x9);
     assert.ok(ping >= 0);
     assert.ok(frames.length - 1 - ping >= queued, 'the queued messages went after the ping');
+  });
+
+  it('a peer that pings without reading the pongs is not read from until they drain; every ping is answered', async (t) => {
+    const limit = 64 * KiB;
+    const { server, peer } = await rawPair(t, { maxBackpressure: limit });
+    peer.socket.pause();
+    let pings = 0;
+    server.on('ping', () => pings++);
+    const total = 150_000;
+    const ping = Buffer.concat(
+      Array.from({ length: 1000 }, () =>
+        encodeFrame({ opcode: 0x9, payload: 'p'.repeat(125), mask: true }),
+      ),
+    );
+    for (let i = 0; i < total / 1000; i++) peer.socket.write(ping);
+    // Once the pongs fill the kernel's buffers, the server stops reading: the count settles.
+    let seen = -1;
+    let still = 0;
+    await until(
+      () => {
+        still = pings === seen ? still + 1 : 0;
+        seen = pings;
+        return still >= 50 && server.bufferedAmount > limit;
+      },
+      'the server to stop reading pings',
+      SLOW,
+    );
+    assert.ok(pings < total, 'the server stopped reading');
+    assert.ok(
+      server.bufferedAmount <= limit + 128 * KiB,
+      `the pongs waiting stay near the limit (${server.bufferedAmount} bytes)`,
+    );
+    assert.ok(peer.socket.writableLength > 0, "the peer's own writes back up");
+    peer.socket.resume();
+    // Unmasked pongs of 125 bytes: 127 bytes each.
+    await until(() => peer.received >= total * 127, 'every pong', SLOW);
+    assert.equal(pings, total);
+    assert.equal(server.readyState, WebSocket.OPEN);
   });
 
   it("the peer's close is answered at once: messages still waiting are not sent and their callbacks fail", async (t) => {
