@@ -21,6 +21,11 @@ import {
 } from '../handshake/index.js';
 import { CloseCode } from '../protocol/index.js';
 import { Admission } from './admission.js';
+import {
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  DEFAULT_MAX_HEADER_SIZE,
+  httpServerLimits,
+} from './http-limits.js';
 import { libuv } from './libuv.js';
 import { type BindingSettings, bindingSettings, type ConnectionSettings } from './options.js';
 import { TcpListener } from './tcp-server.js';
@@ -72,9 +77,16 @@ export interface ServerOptions extends ConnectionSettings {
    * `destroy`). Default true; false, or a Node.js without the handles, uses `http`.
    */
   fastPath?: boolean;
-  /** With the fast path: milliseconds a client has to send its request head (408 after). Default 10 s. */
+  /**
+   * With `port`: milliseconds a client has to send its request head, from the TCP connection
+   * (a client that sends nothing, or a byte at a time, gets 408 and is cut off). Default 10 s.
+   * With `server`, that server's `headersTimeout` and `requestTimeout` apply.
+   */
   handshakeTimeout?: number;
-  /** With the fast path: largest request head, in bytes (431 beyond). Default 16 KiB, as Node's. */
+  /**
+   * With `port`: largest request head, in bytes (431 beyond). Default 16 KiB, as Node's. With
+   * `server`, that server's `maxHeaderSize` applies.
+   */
   maxHeaderSize?: number;
   /**
    * permessage-deflate (RFC 7692): off by default (compression costs CPU and memory per
@@ -169,20 +181,18 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     }
     this.options = { clientTracking: true, ...options };
     this.clients = this.options.clientTracking ? new Set() : undefined;
+    // Checked in every mode, so that a bad value fails the same way on both paths.
+    const limits = httpServerLimits(options);
     if (options.port !== undefined && options.fastPath !== false && libuv !== undefined) {
       this._listener = this._listen(options, callback);
       this._ownsServer = true;
     } else if (options.port !== undefined) {
-      this._server = http.createServer({ maxHeaderSize: options.maxHeaderSize }, (_req, res) => {
+      this._server = http.createServer(limits, (_req, res) => {
         const body = http.STATUS_CODES[426]!;
         res.writeHead(426, { 'Content-Length': body.length, 'Content-Type': 'text/plain' });
         res.end(body);
       });
       this._ownsServer = true;
-      if (options.handshakeTimeout !== undefined) {
-        this._server.headersTimeout = options.handshakeTimeout;
-        this._server.requestTimeout = options.handshakeTimeout;
-      }
       this._server.listen(options.port, options.host, options.backlog, callback);
     } else {
       this._server = options.server;
@@ -227,8 +237,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         },
       },
       {
-        handshakeTimeout: options.handshakeTimeout ?? 10_000,
-        maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
+        handshakeTimeout: options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
+        maxHeaderSize: options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE,
       },
     );
     listener.listen(options.port!, options.host, options.backlog, (error) => {
