@@ -362,12 +362,15 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   ): void {
     // Admission first: a refused connection costs no more work (503, as for a busy server).
     if (this._admission !== undefined) {
-      const ip = req.socket?.remoteAddress ?? '';
+      const ip = clientAddress(req);
       if (!this._admission.admit(ip)) {
         this._refuse(socket, 503, 'Too many connections', { 'Retry-After': '1' });
         return;
       }
       this._admitted.set(socket, ip);
+      // The peer may leave, or a wsClientError listener take the socket, before an upgrade:
+      // the admission ends with the socket (after an upgrade it belongs to the WebSocket).
+      socket.socket.once('close', () => this._release(socket));
     }
     const valid = validateUpgradeRequest({
       method: req.method ?? '',
@@ -544,6 +547,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     this._release(socket);
     socket.refuse(buildRejectResponse(status, { reason, headers }));
   }
+}
+
+/** The client's IP address, an IPv4 one without its IPv6 mapping (`::ffff:`). */
+function clientAddress(req: http.IncomingMessage): string {
+  const address = req.socket?.remoteAddress ?? '';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
 function positive(name: string, value: number): number {
