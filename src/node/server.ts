@@ -330,6 +330,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     } else if (this._ownsServer) {
       pending++;
       this._server!.close(() => done());
+      // Connections still sending their request head are dropped, as on the fast path.
+      this._server!.closeAllConnections();
     }
     if (this.clients !== undefined) {
       for (const ws of this.clients) {
