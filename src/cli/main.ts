@@ -3,13 +3,11 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { benchCommand } from './bench.js';
 import { connect, ExitStatus } from './connect.js';
-import { startEchoServer } from './serve.js';
+import { SERVE_FLAGS, SERVE_USAGE, serveOptions, startEchoServer } from './serve.js';
+import { UsageFault } from './usage-fault.js';
 
 const USAGE = `Usage:
-  tsws serve [--port 8080] [--host HOST] [--deflate]
-      An echo server on every path, and the demo page at http://HOST:PORT/
-      --deflate accepts permessage-deflate (compression) offers.
-  tsws connect <url> [--header "Name: value"]... [--protocol NAME]... [--execute MSG] [--wait MS]
+${SERVE_USAGE}  tsws connect <url> [--header "Name: value"]... [--protocol NAME]... [--execute MSG] [--wait MS]
       An interactive client: each line typed is sent, each message received is printed.
       --execute sends MSG, prints the answer and closes. Exit status: 0 after a normal close
       (1000, 1001, 1005), 1 on a failure (cannot connect, abnormal close, error code), 2 on bad usage.
@@ -46,24 +44,8 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function serveCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      port: { type: 'string', short: 'p', default: '8080' },
-      host: { type: 'string' },
-      deflate: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new UsageFault(`invalid port: ${values.port}`);
-  }
-  const server = await startEchoServer({
-    port,
-    host: values.host,
-    settings: { perMessageDeflate: values.deflate },
-  });
+  const { values } = parseArgs({ args, options: SERVE_FLAGS, strict: true });
+  const server = await startEchoServer(serveOptions(values));
   const shown =
     values.host && values.host !== '0.0.0.0' && values.host !== '::' ? values.host : 'localhost';
   const hostPart = shown.includes(':') ? `[${shown}]` : shown;
@@ -71,6 +53,7 @@ async function serveCommand(args: string[]): Promise<number> {
     `tsws echo server: http://${hostPart}:${server.port}/ (demo page), ws://${hostPart}:${server.port}/ (echo on any path)\n`,
   );
   await new Promise<void>((resolve) => {
+    // Graceful shutdown; the handlers go, so a second signal ends the process at once.
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
@@ -119,8 +102,6 @@ async function connectCommand(args: string[]): Promise<number> {
     errors: process.stderr,
   });
 }
-
-class UsageFault extends Error {}
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
