@@ -163,6 +163,8 @@ export class Outbox {
   ): boolean {
     const bytes =
       size ?? (typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length);
+    // No false answer is pending: the sender is not ignoring one, so the policy does not apply.
+    const heeded = !this.owed;
     this.owed = true;
     if (this.dropping !== undefined) {
       this.dropRest(bytes, fin, cb);
@@ -187,7 +189,7 @@ export class Outbox {
       ready: !compress && produce === undefined,
       produce,
     };
-    if (!this.admit(item)) {
+    if (!this.admit(item, heeded)) {
       if (this.queue.length === 0) this.lastDataFin = undefined;
       this.pump();
       return false;
@@ -372,30 +374,33 @@ export class Outbox {
   }
 
   /**
-   * Applies the backpressure limit to a new message; false when it does not go. A message
-   * larger than the limit goes when nothing else waits (it could never go otherwise).
+   * Applies the backpressure limit to a new message; false when it does not go. The policy is
+   * for senders that ignore `send()`'s answer: a message sent while no false answer is pending
+   * always goes (so a producer that waits for `drain` never meets the policy); after one, a
+   * message goes while the backlog it finds is within the limit (as uWebSockets'
+   * maxBackpressure). The backlog thus exceeds the limit by two messages at most, and a message
+   * larger than the limit can go.
    */
-  private admit(item: Item): boolean {
+  private admit(item: Item, heeded: boolean): boolean {
     const host = this.host;
     const limit = host._maxBackpressure;
-    const backlog = host._pendingBytes() + this.heldCost;
-    let total = backlog + frameCost(item.bytes);
-    if (total <= limit || backlog === 0) return true;
+    let backlog = host._pendingBytes() + this.heldCost;
+    if (heeded || backlog <= limit) return true;
     const policy = host._backpressurePolicy;
     if (policy === 'drop-oldest') {
       // Oldest whole messages first, never one already being worked on.
-      for (let i = 0; i < this.queue.length && total > limit; ) {
+      for (let i = 0; i < this.queue.length && backlog > limit; ) {
         const old = this.queue[i]!;
         if (old.kind === DATA && old.droppable && !old.started && (i > 0 || old.ready)) {
           this.queue.splice(i, 1);
           this.unhold(old);
-          total -= frameCost(old.bytes);
+          backlog -= frameCost(old.bytes);
           this.drop(old, 'drop-oldest');
         } else {
           i++;
         }
       }
-      if (total <= limit) return true;
+      if (backlog <= limit) return true;
     }
     if (policy !== 'close' && item.droppable) {
       const reason = policy === 'drop-oldest' ? 'drop-oldest' : 'drop-newest';
@@ -454,7 +459,7 @@ type DropPolicy = 'drop-newest' | 'drop-oldest';
  * What a message of `bytes` payload bytes weighs as a frame: the most its header can take
  * (RFC 6455 §5.2: 2 bytes, 2 or 8 more for the length, 4 for a client's mask).
  */
-export function frameCost(bytes: number): number {
+function frameCost(bytes: number): number {
   return bytes + (bytes <= 125 ? 6 : bytes <= 0xffff ? 8 : 14);
 }
 

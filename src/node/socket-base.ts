@@ -15,14 +15,7 @@ import {
 import { closedError, toArrayBuffer } from './data.js';
 import { type HeartbeatMember, joinHeartbeat, leaveHeartbeat } from './heartbeat.js';
 import type { BackpressurePolicy, BinaryType, BindingSettings } from './options.js';
-import {
-  type Callback,
-  type DroppedMessage,
-  frameCost,
-  HOLD_AT,
-  Outbox,
-  type OutboxHost,
-} from './outbox.js';
+import { type Callback, type DroppedMessage, HOLD_AT, Outbox, type OutboxHost } from './outbox.js';
 import { StreamTransport } from './stream-transport.js';
 import type { Transport, TransportSink } from './transport.js';
 import type { WebSocket } from './websocket.js';
@@ -130,18 +123,12 @@ export abstract class SocketBase
   }
 
   /**
-   * Whether a message of `payload` may go straight to the transport: the transport is under
-   * its hold mark and the message keeps the backlog within `maxBackpressure` (a message larger
-   * than the limit goes when nothing is pending, or it could never go).
+   * Whether a message may go straight to the transport: what waits there is under the hold
+   * mark. The message may take the backlog past `maxBackpressure` (by itself, at most): a
+   * producer that waits for `drain` after a false `send()` never meets the policy.
    */
-  protected _fits(payload: string | Uint8Array): boolean {
-    const pending = this._pendingBytes();
-    if (pending === 0) return true;
-    if (pending >= this._holdAt) return false;
-    const room = this._settings!.maxBackpressure - pending;
-    if (typeof payload !== 'string') return frameCost(payload.length) <= room;
-    // A string's UTF-8 length is at most 3 bytes per UTF-16 unit: measured only when it matters.
-    return frameCost(payload.length * 3) <= room || frameCost(Buffer.byteLength(payload)) <= room;
+  protected _fits(): boolean {
+    return this._pendingBytes() < this._holdAt;
   }
 
   /** Sends now if nothing waits, else queues (in order, under the backpressure limit). */
@@ -156,7 +143,7 @@ export abstract class SocketBase
     const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
     if (box.droppingMessage) return box.send(payload, binary, fin, cb, false, bytes);
     const compressed = box.compresses(bytes, compress, fin);
-    if (!compressed && !box.active && this._fits(payload)) {
+    if (!compressed && !box.active && this._fits()) {
       if (!this._sendsData()) {
         this._sendAfterClose(bytes, cb);
         return false;

@@ -153,7 +153,7 @@ export class WebSocket extends SocketBase {
       return false;
     }
     // The fast path: nothing waits, no compression, the peer keeps up.
-    if (this._outbox === undefined && this._deflate === undefined && this._fits(payload)) {
+    if (this._outbox === undefined && this._deflate === undefined && this._fits()) {
       this._deliverFrame(payload, binary, fin, undefined, cb);
       return true;
     }

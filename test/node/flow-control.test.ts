@@ -56,6 +56,17 @@ async function flood(
   return { outcomes, returned, maxBuffered };
 }
 
+/**
+ * A message goes if the backlog it finds is within the limit, or if the sender heeded send()'s
+ * last answer: the backlog exceeds the limit by two messages at most (payloads and headers).
+ */
+function assertWithin(buffered: number, limit: number, message: number): void {
+  assert.ok(
+    buffered <= limit + 2 * (message + 4),
+    `bufferedAmount reached ${buffered} (limit ${limit}, messages of ${message} bytes)`,
+  );
+}
+
 /** Reads frames until `done(frame)` says stop (the frame included). */
 async function readUntil(
   peer: FrameReader,
@@ -79,6 +90,26 @@ describe('send() and drain', () => {
     const { server, client } = await connectPair(t);
     assert.equal(server.send('hello'), true);
     assert.equal((await nextMessage(client)).data.toString(), 'hello');
+  });
+
+  it('a producer that waits for drain whenever send() returns false never meets the policy', async (t) => {
+    const limit = 256 * KiB;
+    const { server, peer } = await rawPair(t, { maxBackpressure: limit });
+    peer.socket.pause();
+    const count = 400;
+    const sending = (async () => {
+      for (let i = 0; i < count; i++) {
+        if (!server.send(numbered(i, 32 * KiB))) await next(server, 'drain', SLOW);
+        assertWithin(server.bufferedAmount, limit, 32 * KiB);
+      }
+    })();
+    // Let the backlog build up against the peer that does not read, then read everything.
+    await until(() => server.bufferedAmount >= limit, 'a backlog at the limit');
+    peer.socket.resume();
+    await sending;
+    const frames = await readUntil(peer, (f) => numberOf(f) === count - 1);
+    assert.deepEqual(frames.map(numberOf), [...Array(count).keys()]);
+    assert.equal(server.readyState, WebSocket.OPEN);
   });
 
   it('returns false once the peer stops reading; drain follows when it reads, and every message arrives in order', async (t) => {
@@ -130,7 +161,7 @@ describe('maxBackpressure and its policies', () => {
     peer.socket.pause();
     const { outcomes, maxBuffered } = await flood(server, 16 * KiB, () => false);
     assert.equal(server.readyState, WebSocket.CLOSING);
-    assert.ok(maxBuffered <= limit, `bufferedAmount reached ${maxBuffered} (limit ${limit})`);
+    assertWithin(maxBuffered, limit, 16 * KiB);
     const closed = nextClose(server, SLOW);
     peer.socket.resume();
     const frames = await readUntil(peer, isClose);
@@ -161,7 +192,7 @@ describe('maxBackpressure and its policies', () => {
     peer.socket.pause();
     const { outcomes, maxBuffered } = await flood(server, 16 * KiB, () => dropped.length >= 20);
     assert.equal(server.readyState, WebSocket.OPEN);
-    assert.ok(maxBuffered <= limit, `bufferedAmount reached ${maxBuffered} (limit ${limit})`);
+    assertWithin(maxBuffered, limit, 16 * KiB);
     assert.equal(server.droppedMessages, dropped.length);
     assert.equal(server.droppedBytes, dropped.length * 16 * KiB);
     assert.ok(
@@ -192,7 +223,7 @@ describe('maxBackpressure and its policies', () => {
     server.on('dropped', (info) => dropped.push(info));
     peer.socket.pause();
     const { outcomes, maxBuffered } = await flood(server, 16 * KiB, () => dropped.length >= 40);
-    assert.ok(maxBuffered <= limit, `bufferedAmount reached ${maxBuffered} (limit ${limit})`);
+    assertWithin(maxBuffered, limit, 16 * KiB);
     assert.ok(dropped.every((d) => d.policy === 'drop-oldest'));
     const last = outcomes.length - 1;
     const drained = next(server, 'drain', SLOW);
@@ -225,8 +256,10 @@ describe('maxBackpressure and its policies', () => {
     await flood(
       server,
       16 * KiB,
-      ({ sent }) => sent > 0 && sent % 8 === 0 && server.bufferedAmount > limit / 2,
+      ({ sent }) => sent > 0 && sent % 8 === 0 && server.bufferedAmount > limit,
     );
+    // A sender that ignores send()'s false answer (the policy is for those).
+    assert.equal(server.send(numbered(0, 16 * KiB)), false);
     const before = server.droppedMessages;
     const errors: (string | undefined)[] = [];
     const record = (error?: Error | null) => errors.push((error as { code?: string })?.code);
@@ -272,14 +305,16 @@ describe('maxBackpressure and its policies', () => {
     );
   });
 
-  it('a message larger than the limit goes when nothing waits; behind another one, the policy applies', async (t) => {
+  it('a message larger than the limit goes; one sent despite a false answer meets the policy', async (t) => {
     const { server, client } = await connectPair(t, { maxBackpressure: 64 * KiB });
     const big = Buffer.alloc(MiB, 7);
     assert.equal(server.send(big), true);
     assert.ok(((await nextMessage(client)).data as Buffer).equals(big));
     const closed = nextClose(client);
-    server.send(big);
-    assert.equal(server.send(big), false);
+    assert.equal(server.send(big), true, 'nothing waits: it goes');
+    assert.equal(server.send(big), false, 'it waits: queued, not refused');
+    assert.equal(server.readyState, WebSocket.OPEN);
+    assert.equal(server.send(big), false, 'sent without waiting for drain, over the limit');
     assert.equal(server.readyState, WebSocket.CLOSING);
     assert.equal((await closed).code, 1008);
   });
