@@ -56,9 +56,12 @@ export interface WebSocketEvents {
   upgrade: [response: IncomingMessage];
   'unexpected-response': [request: ClientRequest, response: IncomingMessage];
   redirect: [url: string, request: ClientRequest];
-  /** Messages that waited for the peer (see `send`'s return value) have all gone out. */
+  /**
+   * After a `send()` that returned false: nothing waits in tsws any more and the socket is
+   * under its hold mark, so sending may go on. Never emitted from inside `send()`.
+   */
   drain: [];
-  /** A backpressure policy dropped a message. */
+  /** A backpressure policy dropped a whole message (emitted from inside the `send()` call). */
   dropped: [info: DroppedMessage];
 }
 
@@ -80,7 +83,10 @@ export abstract class SocketBase
     (this as unknown as { _events: object })._events = new ListenerStore_();
   }
 
-  /** Round-trip time of the last ping answered, in milliseconds. */
+  /**
+   * Milliseconds from the last ping sent (heartbeat or `ping()`) to the next pong received;
+   * undefined until a ping is answered.
+   */
   rtt: number | undefined;
 
   protected _readyState = CONNECTING;

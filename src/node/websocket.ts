@@ -102,7 +102,11 @@ export class WebSocket extends SocketBase {
     }
   }
 
-  /** Bytes of messages not yet handed to the operating system (queued here and in the transport). */
+  /**
+   * Bytes of messages not yet handed to the operating system: frames (headers included) in the
+   * socket's queue, and the payloads of messages waiting in tsws. After `close()`, sends add
+   * their size and it stays (as in browsers and ws).
+   */
   get bufferedAmount(): number {
     const conn = this._conn;
     const transport = this._transport;
@@ -127,6 +131,11 @@ export class WebSocket extends SocketBase {
    * Sends a message. Strings go as text, everything else as binary unless `options.binary`
    * says otherwise; `fin: false` sends a fragment of a message that later calls continue.
    * `cb` is called once the data is written out (or with the error that prevented it).
+   *
+   * Returns true when the message went to the socket at once; false when it waits in tsws
+   * (behind compression, a Blob, a stream, or a socket holding `min(1 MiB, maxBackpressure)`),
+   * was dropped by the backpressure policy, or the connection is closing. After false, wait
+   * for `drain` before sending more: a sender that does never meets the policy.
    */
   send(data: SendData, options?: SendOptions | Callback, cb?: Callback): boolean {
     if (typeof options === 'function') {
@@ -196,8 +205,9 @@ export class WebSocket extends SocketBase {
 
   /**
    * Starts the closing handshake (RFC 6455 §7.1.2) with an optional code (1000-1003,
-   * 1007-1014, 3000-4999) and reason (at most 123 UTF-8 bytes). The TCP connection is destroyed
-   * if the peer has not finished the handshake within `closeTimeout`.
+   * 1007-1014, 3000-4999) and reason (at most 123 UTF-8 bytes). Messages sent before go out
+   * first; `readyState` is CLOSING at once and later sends fail. The TCP connection is
+   * destroyed if the handshake is not over within `closeTimeout` from this call.
    */
   close(code?: number, reason?: string | Buffer): void {
     const state = this.readyState;
