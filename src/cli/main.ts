@@ -4,16 +4,11 @@ import { parseArgs } from 'node:util';
 import { benchCommand } from './bench.js';
 import { chatPubSub } from './chat.js';
 import { connect, ExitStatus } from './connect.js';
-import { startEchoServer } from './serve.js';
+import { SERVE_FLAGS, SERVE_USAGE, serveOptions, startEchoServer } from './serve.js';
+import { UsageFault } from './usage-fault.js';
 
 const USAGE = `Usage:
-  tsws serve [--port 8080] [--host HOST] [--deflate] [--chat [--redis URL]]
-      An echo server on every path, and the demo page at http://HOST:PORT/
-      --deflate accepts permessage-deflate (compression) offers.
-      --chat adds chat rooms: a connection to /chat/ROOM gets every message sent to ROOM
-      (its own too); ?seq gives them as JSON with sequence ids, ?since=SEQ replays from SEQ.
-      --redis URL shares the rooms with every tsws serve --chat using the same Redis.
-  tsws connect <url> [--header "Name: value"]... [--protocol NAME]... [--execute MSG] [--wait MS]
+${SERVE_USAGE}  tsws connect <url> [--header "Name: value"]... [--protocol NAME]... [--execute MSG] [--wait MS]
       An interactive client: each line typed is sent, each message received is printed.
       --execute sends MSG, prints the answer and closes. Exit status: 0 after a normal close
       (1000, 1001, 1005), 1 on a failure (cannot connect, abnormal close, error code), 2 on bad usage.
@@ -50,29 +45,12 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function serveCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      port: { type: 'string', short: 'p', default: '8080' },
-      host: { type: 'string' },
-      deflate: { type: 'boolean', default: false },
-      chat: { type: 'boolean', default: false },
-      redis: { type: 'string' },
-    },
-    strict: true,
-  });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new UsageFault(`invalid port: ${values.port}`);
-  }
+  const { values } = parseArgs({ args, options: SERVE_FLAGS, strict: true });
+  const options = serveOptions(values);
   if (values.redis !== undefined && !values.chat) throw new UsageFault('--redis needs --chat');
-  const pubsub = values.chat ? await chatPubSub(values.redis) : undefined;
-  const server = await startEchoServer({
-    port,
-    host: values.host,
-    settings: { perMessageDeflate: values.deflate, pubsub },
-    chat: values.chat,
-  });
+  if (values.chat)
+    options.settings = { ...options.settings, pubsub: await chatPubSub(values.redis) };
+  const server = await startEchoServer(options);
   server.wss.on('undelivered', (report) => {
     process.stderr.write(`tsws: undelivered (${report.reason}) in room ${report.topic}\n`);
   });
@@ -89,6 +67,7 @@ async function serveCommand(args: string[]): Promise<number> {
     );
   }
   await new Promise<void>((resolve) => {
+    // Graceful shutdown; the handlers go, so a second signal ends the process at once.
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
@@ -137,8 +116,6 @@ async function connectCommand(args: string[]): Promise<number> {
     errors: process.stderr,
   });
 }
-
-class UsageFault extends Error {}
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {

@@ -1,9 +1,124 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer } from '../node/index.js';
+import type { ParseArgsConfig } from 'node:util';
+import { httpServerLimits } from '../node/http-limits.js';
+import { DEFAULT_HEARTBEAT, WebSocketServer } from '../node/index.js';
+import type { BackpressurePolicy } from '../node/options.js';
 import type { ServerOptions } from '../node/server.js';
 import { joinChat } from './chat.js';
 import { DEMO_PAGE } from './demo-page.js';
+import { UsageFault } from './usage-fault.js';
+
+/** The flags of `tsws serve`, for `util.parseArgs`: a new flag is a row here and a line in `serveOptions`. */
+export const SERVE_FLAGS = {
+  port: { type: 'string', short: 'p', default: '8080' },
+  host: { type: 'string' },
+  deflate: { type: 'boolean', default: false },
+  chat: { type: 'boolean', default: false },
+  redis: { type: 'string' },
+  'max-payload': { type: 'string' },
+  heartbeat: { type: 'string' },
+  'handshake-timeout': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'max-connections-per-ip': { type: 'string' },
+  'max-backpressure': { type: 'string' },
+  'backpressure-policy': { type: 'string' },
+  'close-timeout': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+export const SERVE_USAGE = `  tsws serve [--port 8080] [--host HOST] [--deflate] [--chat [--redis URL]] [limits]
+      An echo server on every path, and the demo page at http://HOST:PORT/
+      --deflate                     accept permessage-deflate (compression) offers
+      --chat                        chat rooms: a connection to /chat/ROOM gets every message
+                                    sent to ROOM (its own too); ?seq gives them as JSON with
+                                    sequence ids, ?since=SEQ replays from SEQ
+      --redis URL                   share the rooms with every tsws serve --chat on this Redis
+      --max-payload BYTES           largest message accepted (default 100M; larger: close 1009)
+      --heartbeat MS[,MISSED]|off   ping every MS ms; a peer silent for MISSED pings is dropped
+                                    (default 30000,2; the article's profile: 5000,3)
+      --handshake-timeout MS        time to send the request head (default 10000; then 408)
+      --max-connections N           connections at once (default: no limit; more get 503)
+      --max-connections-per-ip N    connections at once from one address (default: no limit)
+      --max-backpressure BYTES      bytes waiting for a peer that does not read (default 64M)
+      --backpressure-policy close|drop-oldest|drop-newest
+                                    beyond it: close with 1008 (default), or drop messages
+      --close-timeout MS            wait for a peer's close frame (default 30000)
+      BYTES take a K, M or G suffix (KiB, MiB, GiB). SIGTERM or SIGINT starts a graceful
+      shutdown: 1001 to every peer, waiting up to --close-timeout; a second signal ends it.
+`;
+
+type ServeFlags = { [K in keyof typeof SERVE_FLAGS]?: string | boolean };
+
+/** The echo server's options from the flags of `tsws serve`; a UsageFault for a bad value. */
+export function serveOptions(flags: ServeFlags): EchoServerOptions {
+  const port = Number(flags.port ?? '8080');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageFault(`invalid port: ${flags.port}`);
+  }
+  const settings: EchoServerOptions['settings'] = { perMessageDeflate: flags.deflate === true };
+  const text = (name: keyof ServeFlags) => flags[name] as string | undefined;
+  if (text('max-payload') !== undefined)
+    settings.maxPayload = bytes('max-payload', text('max-payload')!);
+  if (text('heartbeat') !== undefined) settings.heartbeat = heartbeat(text('heartbeat')!);
+  if (text('handshake-timeout') !== undefined) {
+    settings.handshakeTimeout = count('handshake-timeout', text('handshake-timeout')!);
+  }
+  if (text('max-connections') !== undefined) {
+    settings.maxConnections = count('max-connections', text('max-connections')!);
+  }
+  if (text('max-connections-per-ip') !== undefined) {
+    settings.maxConnectionsPerIp = count('max-connections-per-ip', text('max-connections-per-ip')!);
+  }
+  if (text('max-backpressure') !== undefined) {
+    settings.maxBackpressure = bytes('max-backpressure', text('max-backpressure')!);
+  }
+  const policy = text('backpressure-policy');
+  if (policy !== undefined) {
+    if (policy !== 'close' && policy !== 'drop-oldest' && policy !== 'drop-newest') {
+      throw new UsageFault(
+        `--backpressure-policy: close, drop-oldest or drop-newest, not ${policy}`,
+      );
+    }
+    settings.backpressurePolicy = policy satisfies BackpressurePolicy;
+  }
+  if (text('close-timeout') !== undefined) {
+    settings.closeTimeout = count('close-timeout', text('close-timeout')!);
+  }
+  return { port, host: text('host'), settings, chat: flags.chat === true };
+}
+
+/** A positive whole number (milliseconds, connections). */
+function count(flag: string, value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !(n > 0)) {
+    throw new UsageFault(`--${flag} takes a positive whole number, not ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** Bytes, with an optional K, M or G suffix (binary multiples). */
+function bytes(flag: string, value: string): number {
+  const match = /^(\d+)\s*([kmg]?)(?:i?b)?$/i.exec(value);
+  const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match?.[2]?.toLowerCase() ?? ''];
+  const n = match === null || scale === undefined ? Number.NaN : Number(match[1]) * scale;
+  if (!(n > 0)) {
+    throw new UsageFault(
+      `--${flag} takes a positive number of bytes (K, M, G), not ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
+
+/** `MS[,MISSED]`, or `off`. */
+function heartbeat(value: string): ServerOptions['heartbeat'] {
+  if (value === 'off') return false;
+  const [interval, missed, ...rest] = value.split(',');
+  if (rest.length > 0) throw new UsageFault(`--heartbeat takes MS[,MISSED] or off, not ${value}`);
+  return {
+    interval: count('heartbeat', interval!),
+    maxMissed: missed === undefined ? DEFAULT_HEARTBEAT.maxMissed : count('heartbeat', missed),
+  };
+}
 
 export interface EchoServerOptions {
   port: number;
@@ -28,7 +143,8 @@ export interface EchoServer {
  * that sends every text or binary message back unchanged, with the same type.
  */
 export async function startEchoServer(options: EchoServerOptions): Promise<EchoServer> {
-  const server = http.createServer(servePage);
+  // The handshake limits apply to the HTTP server that receives the upgrade requests.
+  const server = http.createServer(httpServerLimits(options.settings), servePage);
   const wss = new WebSocketServer({ ...options.settings, server });
   wss.on('connection', (ws, req) => {
     if (options.chat && joinChat(wss, ws, req)) return;
@@ -45,12 +161,12 @@ export async function startEchoServer(options: EchoServerOptions): Promise<EchoS
     http: server,
     wss,
     port: (server.address() as AddressInfo).port,
+    // Stop listening first; WebSocket peers get 1001 and up to closeTimeout to answer; then
+    // what is left on HTTP (keep-alive, half-sent requests) is dropped.
     close: () =>
       new Promise<void>((resolve) => {
-        wss.close(() => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
+        server.close(() => resolve());
+        wss.close(() => server.closeAllConnections());
       }),
   };
 }

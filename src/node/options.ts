@@ -11,27 +11,38 @@ export interface ConnectionSettings {
   skipUTF8Validation?: boolean;
   /** Answer pings automatically. Default true. */
   autoPong?: boolean;
-  /** Milliseconds to wait for the peer to finish the closing handshake before destroying TCP. Default 30 s. */
+  /**
+   * Milliseconds from `close()` (or from a close frame sent or received) to the end of the
+   * closing handshake, messages queued before the close included; then TCP is destroyed.
+   * Default 30 s. `server.close()` gives every connection this long.
+   */
   closeTimeout?: number;
   /**
-   * Ping every `interval` ms; terminate after `maxMissed` pings with nothing from the peer.
-   * Default `{ interval: 30000, maxMissed: 2 }`; `false` turns it off.
+   * Ping every `interval` ms; terminate after `maxMissed` pings with nothing from the peer
+   * (close code 1006, reason `heartbeat timeout`). No beat counts as missed while the
+   * application holds reading paused. Default `{ interval: 30000, maxMissed: 2 }` (the
+   * article's profile is `FAST_HEARTBEAT`); `false` turns it off.
    */
   heartbeat?: HeartbeatOptions | false;
   /**
-   * Most bytes of outgoing messages waiting for a peer that does not read (queued here and in
-   * the socket). Beyond it, `backpressurePolicy` applies. Default 64 MiB; `Infinity` for none.
+   * Most bytes of outgoing messages waiting for a peer that does not read (`bufferedAmount`:
+   * queued here and in the socket). A message sent while a `send()` answer of false is still
+   * pending (no `drain` yet) and the backlog is over this limit meets `backpressurePolicy`; a
+   * producer that waits for `drain` never does. Default 64 MiB; `Infinity` for none. Beyond
+   * it, pings from the peer are not read until our pongs drain.
    */
   maxBackpressure?: number;
   /**
    * What happens beyond `maxBackpressure`: `'close'` fails the connection with 1008 (default),
-   * `'drop-newest'` drops the message being sent, `'drop-oldest'` drops the oldest waiting
-   * messages first. Only whole messages are dropped (a `dropped` event reports each).
+   * `'drop-newest'` drops the message being sent, `'drop-oldest'` drops the oldest messages
+   * waiting in tsws first. Only whole messages are dropped (a `dropped` event reports each, its
+   * callback gets `WS_ERR_MESSAGE_DROPPED`); a later fragment of a message already started
+   * cannot be, so the connection is closed with 1008 then.
    */
   backpressurePolicy?: BackpressurePolicy;
   /**
    * Budgets for what the peer sends, per second, with bursts of up to one second's worth:
-   * beyond them the connection is failed with 1008. Default: none.
+   * beyond them the connection is failed with 1008 (`WS_ERR_RATE_LIMITED`). Default: none.
    */
   rateLimit?: RateLimit;
 }

@@ -25,22 +25,26 @@ export interface OutboxHost {
     rsv1: boolean | undefined,
     cb: Callback | undefined,
   ): void;
+  /** Queues a whole frame made once for many connections (a publish). */
+  _deliverRaw(frame: Buffer): void;
   _deliverClose(code: number | undefined, reason: string | Buffer | undefined): void;
   /** Sends a ping or pong of the application now. */
   _deliverControl(ping: boolean, payload: Uint8Array, cb: Callback | undefined): void;
-  /** Queues a whole frame made once for many connections (a publish). */
-  _deliverRaw(frame: Buffer): void;
   _failPolicy(code: number, reason: string): void;
   _emitDropped(info: DroppedMessage): void;
   _emitDrain(): void;
   _emitAsyncError(error: Error, cb: Callback | undefined): void;
+  /** Asks the transport for a drain notice (then `pump` runs again). */
+  _awaitTransport(): void;
   readonly _maxBackpressure: number;
+  /** Bytes waiting in the transport beyond which messages wait here. */
+  readonly _holdAt: number;
   readonly _backpressurePolicy: BackpressurePolicy;
 }
 
 /** What a `dropped` event reports. */
 export interface DroppedMessage {
-  /** Payload bytes of the message dropped. */
+  /** Payload bytes of the message dropped (all its fragments, for one sent in fragments). */
   bytes: number;
   isBinary: boolean;
   /** Which policy dropped it: the message being sent, or the oldest one waiting. */
@@ -63,7 +67,7 @@ interface Item {
   cb: Callback | undefined;
   /** Payload bytes (before compression), for the backpressure limit. */
   bytes: number;
-  /** A whole message that may be dropped by a policy (not a fragment of one). */
+  /** A whole message, or the first fragment of one, that a policy may drop. */
   droppable: boolean;
   /** Compress before sending; once compressed, the RSV1 bit to set. */
   compress: boolean;
@@ -100,9 +104,17 @@ export const HOLD_AT = 1024 * 1024;
  */
 export class Outbox {
   private readonly queue: Item[] = [];
+  /** Payload bytes waiting here (what `bufferedAmount` counts). */
   private heldBytes = 0;
+  /** The same messages as frames will weigh once serialized (what the limit counts). */
+  private heldCost = 0;
   private pumping = false;
-  private holding = false;
+  /** A send returned false: `drain` is owed once nothing waits and the transport is not backed up. */
+  private owed = false;
+  /** The first fragment of a message was dropped: the rest of that message is dropped too. */
+  private dropping: { bytes: number; binary: boolean; policy: DropPolicy } | undefined;
+  /** Waiting for the transport to drain (a stream being sent piece by piece). */
+  private drainWaiters: (() => void)[] | undefined;
   /** A message sent in fragments: whether it is compressed (undefined: none in progress). */
   fragmentsCompressed: boolean | undefined;
   /** A compressed fragmented message was started on the wire (next frames have no RSV1). */
@@ -121,13 +133,13 @@ export class Outbox {
     return this.queue.length > 0;
   }
 
-  get queuedBytes(): number {
-    return this.heldBytes;
-  }
-
   /** Nothing queued, nothing waiting for the end of a message. */
   get idle(): boolean {
     return this.queue.length === 0 && this.deferred === undefined;
+  }
+
+  get queuedBytes(): number {
+    return this.heldBytes;
   }
 
   /**
@@ -157,6 +169,11 @@ export class Outbox {
     this.send(EMPTY_BYTES, binary, fin, cb, compressed, size, produce);
   }
 
+  /** The rest of a message whose first fragment was dropped is dropped too. */
+  get droppingMessage(): boolean {
+    return this.dropping !== undefined;
+  }
+
   /** Queues a message (or fragment); returns false (the caller should wait for `drain`). */
   send(
     payload: string | Uint8Array,
@@ -169,9 +186,17 @@ export class Outbox {
   ): boolean {
     const bytes =
       size ?? (typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length);
-    // A whole message can be dropped; a fragment cannot (nor the end of a started message).
+    // No false answer is pending: the sender is not ignoring one, so the policy does not apply.
+    const heeded = !this.owed;
+    this.owed = true;
+    if (this.dropping !== undefined) {
+      this.dropRest(bytes, fin, cb);
+      if (fin) this.messageEnded();
+      return false;
+    }
+    // A whole message, or the first fragment of one, can be dropped; a later fragment cannot.
     const midMessage = this.lastDataFin === undefined ? this.host._midMessage() : !this.lastDataFin;
-    const droppable = fin && !midMessage;
+    const droppable = !midMessage;
     this.lastDataFin = fin;
     const item: Item = {
       kind: DATA,
@@ -188,9 +213,14 @@ export class Outbox {
       ready: !compress && produce === undefined,
       produce,
     };
-    if (!this.admit(item)) return false;
+    if (!this.admit(item, heeded)) {
+      if (this.queue.length === 0) this.lastDataFin = undefined;
+      this.pump();
+      return false;
+    }
     this.queue.push(item);
     this.heldBytes += bytes;
+    this.heldCost += frameCost(bytes);
     if (fin && this.deferred !== undefined) this.messageEnded();
     this.pump();
     return false;
@@ -226,8 +256,10 @@ export class Outbox {
   }
 
   private enqueuePublished(item: Item): boolean {
-    if (!this.admit(item)) return false;
+    // The publisher cannot wait for each subscriber's drain: the policy applies at the limit.
+    if (!this.admit(item, false)) return false;
     this.heldBytes += item.bytes;
+    this.heldCost += frameCost(item.bytes);
     // RFC 6455 §5.4: a message's fragments are not interleaved with another message (pings and
     // pongs may sit between them).
     const last = this.queue.findLast((queued) => queued.kind !== CONTROL);
@@ -241,6 +273,16 @@ export class Outbox {
     this.queue.push(item);
     this.pump();
     return true;
+  }
+
+  /** Resolves once the transport is not over its high-water mark (or the connection is gone). */
+  drained(needDrain: () => boolean): Promise<void> {
+    if (!needDrain()) return Promise.resolve();
+    return new Promise((resolve) => {
+      if (this.drainWaiters === undefined) this.drainWaiters = [resolve];
+      else this.drainWaiters.push(resolve);
+      this.host._awaitTransport();
+    });
   }
 
   /** Queues asynchronous work that must run in order with the sends (a Blob, a stream). */
@@ -314,10 +356,27 @@ export class Outbox {
   abort(): void {
     const queue = this.queue.splice(0);
     this.heldBytes = 0;
+    this.heldCost = 0;
     this.lastDataFin = undefined;
+    this.dropping = undefined;
+    this.owed = false;
     this.deferred = undefined;
     // Each callback once: work still running for an aborted item reports nothing more.
     for (const item of queue) if (item.cb !== undefined) process.nextTick(item.cb, closedError());
+    this.wakeDrainWaiters();
+  }
+
+  /** The transport drained (or was asked to report): wake stream senders, send what waits. */
+  onTransportDrain(): void {
+    this.wakeDrainWaiters();
+    this.pump();
+  }
+
+  private wakeDrainWaiters(): void {
+    const waiters = this.drainWaiters;
+    if (waiters === undefined) return;
+    this.drainWaiters = undefined;
+    for (const resolve of waiters) resolve();
   }
 
   /** Sends what can go now, in order: called after each write and when the transport drains. */
@@ -334,13 +393,13 @@ export class Outbox {
           break;
         }
         if (item.kind === DATA || item.kind === PREPARED) {
-          if (host._pendingBytes() >= host._maxBackpressure || host._pendingBytes() >= HOLD_AT) {
-            this.holding = true;
+          if (host._pendingBytes() >= host._holdAt) {
+            host._awaitTransport();
             this.sendControlsAhead();
             break;
           }
           queue.shift();
-          this.heldBytes -= item.bytes;
+          this.unhold(item);
           if (!host._sendsData()) {
             if (item.cb !== undefined) process.nextTick(item.cb, closedError());
             continue;
@@ -357,10 +416,16 @@ export class Outbox {
           queue.shift();
         }
       }
-      if (queue.length === 0) this.lastDataFin = undefined;
-      if (queue.length === 0 && this.holding) {
-        this.holding = false;
-        host._emitDrain();
+      if (queue.length === 0) {
+        this.lastDataFin = undefined;
+        if (this.owed && host._sendsData()) {
+          if (host._pendingBytes() < host._holdAt) {
+            this.owed = false;
+            host._emitDrain();
+          } else {
+            host._awaitTransport();
+          }
+        }
       }
     } finally {
       this.pumping = false;
@@ -410,27 +475,11 @@ export class Outbox {
         if (this.queue[0] !== item) return;
         // The item is lost; what follows still goes.
         this.queue.shift();
-        this.heldBytes -= item.bytes;
+        this.unhold(item);
         this.host._emitAsyncError(error, item.cb);
         this.pump();
       },
     );
-  }
-
-  private frameReady(item: Item): boolean {
-    item.ready = Buffer.isBuffer(item.frame) || (item.frame as SharedFrame).bytes !== undefined;
-    return item.ready;
-  }
-
-  private frameOf(item: Item): Buffer {
-    return Buffer.isBuffer(item.frame) ? item.frame : (item.frame as SharedFrame).bytes!;
-  }
-
-  /** Publishes waiting for a message that will never end (the connection is closing). */
-  private dropDeferred(): void {
-    if (this.deferred === undefined) return;
-    for (const item of this.deferred) this.heldBytes -= item.bytes;
-    this.deferred = undefined;
   }
 
   private compress(item: Item): Promise<void> {
@@ -452,33 +501,49 @@ export class Outbox {
     });
   }
 
-  /** Applies the backpressure limit to a new message; false when it does not go. */
-  private admit(item: Item): boolean {
+  /**
+   * Applies the backpressure limit to a new message; false when it does not go. The policy is
+   * for senders that ignore `send()`'s answer: a message sent while no false answer is pending
+   * always goes (so a producer that waits for `drain` never meets the policy); after one, a
+   * message goes while the backlog it finds is within the limit (as uWebSockets'
+   * maxBackpressure). The backlog thus exceeds the limit by two messages at most, and a message
+   * larger than the limit can go.
+   */
+  private admit(item: Item, heeded: boolean): boolean {
     const host = this.host;
     const limit = host._maxBackpressure;
-    let total = host._pendingBytes() + this.heldBytes + item.bytes;
-    if (total <= limit) return true;
+    let backlog = host._pendingBytes() + this.heldCost;
+    if (heeded || backlog <= limit) return true;
     const policy = host._backpressurePolicy;
     if (policy === 'drop-oldest') {
       // Oldest whole messages first, never one already being worked on.
-      for (let i = 0; i < this.queue.length && total > limit; ) {
+      for (let i = 0; i < this.queue.length && backlog > limit; ) {
         const old = this.queue[i]!;
         const whole = (old.kind === DATA || old.kind === PREPARED) && old.droppable;
         if (whole && !old.started && (i > 0 || old.ready)) {
           this.queue.splice(i, 1);
-          this.heldBytes -= old.bytes;
-          total -= old.bytes;
+          this.unhold(old);
+          backlog -= frameCost(old.bytes);
           this.drop(old, 'drop-oldest');
         } else {
           i++;
         }
       }
-      if (total <= limit) return true;
+      if (backlog <= limit) return true;
     }
     if (policy !== 'close' && item.droppable) {
-      this.drop(item, policy === 'drop-oldest' ? 'drop-oldest' : 'drop-newest');
+      const reason = policy === 'drop-oldest' ? 'drop-oldest' : 'drop-newest';
+      if (item.fin) {
+        this.drop(item, reason);
+      } else {
+        // The first fragment: the whole message goes, fragment by fragment as they come.
+        this.dropping = { bytes: 0, binary: item.binary, policy: reason };
+        this.dropRest(item.bytes, false, item.cb);
+      }
       return false;
     }
+    // 'close', or a later fragment of a message already started (dropping it would cut the
+    // message in two): the connection is failed.
     this.abort();
     host._failPolicy(
       CloseCode.PolicyViolation,
@@ -488,12 +553,59 @@ export class Outbox {
     return false;
   }
 
-  private drop(item: Item, policy: 'drop-newest' | 'drop-oldest'): void {
+  private frameReady(item: Item): boolean {
+    item.ready = Buffer.isBuffer(item.frame) || (item.frame as SharedFrame).bytes !== undefined;
+    return item.ready;
+  }
+
+  private frameOf(item: Item): Buffer {
+    return Buffer.isBuffer(item.frame) ? item.frame : (item.frame as SharedFrame).bytes!;
+  }
+
+  /** Publishes waiting for a message that will never end (the connection is closing). */
+  private dropDeferred(): void {
+    if (this.deferred === undefined) return;
+    for (const item of this.deferred) this.unhold(item);
+    this.deferred = undefined;
+  }
+
+  private unhold(item: Item): void {
+    this.heldBytes -= item.bytes;
+    this.heldCost -= frameCost(item.bytes);
+  }
+
+  private drop(item: Item, policy: DropPolicy): void {
     this.droppedMessages++;
     this.droppedBytes += item.bytes;
     if (item.cb !== undefined) process.nextTick(item.cb, droppedError(policy));
     this.host._emitDropped({ bytes: item.bytes, isBinary: item.binary, policy });
   }
+
+  /** A fragment of a message being dropped; the last one reports the whole message. */
+  private dropRest(bytes: number, fin: boolean, cb: Callback | undefined): void {
+    const dropping = this.dropping!;
+    dropping.bytes += bytes;
+    this.droppedBytes += bytes;
+    if (cb !== undefined) process.nextTick(cb, droppedError(dropping.policy));
+    if (!fin) return;
+    this.dropping = undefined;
+    this.droppedMessages++;
+    this.host._emitDropped({
+      bytes: dropping.bytes,
+      isBinary: dropping.binary,
+      policy: dropping.policy,
+    });
+  }
+}
+
+type DropPolicy = 'drop-newest' | 'drop-oldest';
+
+/**
+ * What a message of `bytes` payload bytes weighs as a frame: the most its header can take
+ * (RFC 6455 §5.2: 2 bytes, 2 or 8 more for the length, 4 for a client's mask).
+ */
+function frameCost(bytes: number): number {
+  return bytes + (bytes <= 125 ? 6 : bytes <= 0xffff ? 8 : 14);
 }
 
 function publishedItem(

@@ -21,6 +21,11 @@ import {
 import { CloseCode } from '../protocol/index.js';
 import type { UndeliveredReport } from '../pubsub/index.js';
 import { Admission } from './admission.js';
+import {
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  DEFAULT_MAX_HEADER_SIZE,
+  httpServerLimits,
+} from './http-limits.js';
 import { libuv } from './libuv.js';
 import { type BindingSettings, bindingSettings, type ConnectionSettings } from './options.js';
 import {
@@ -80,9 +85,16 @@ export interface ServerOptions extends ConnectionSettings {
    * `destroy`). Default true; false, or a Node.js without the handles, uses `http`.
    */
   fastPath?: boolean;
-  /** With the fast path: milliseconds a client has to send its request head (408 after). Default 10 s. */
+  /**
+   * With `port`: milliseconds a client has to send its request head, from the TCP connection
+   * (a client that sends nothing, or a byte at a time, gets 408 and is cut off). Default 10 s.
+   * With `server`, that server's `headersTimeout` and `requestTimeout` apply.
+   */
   handshakeTimeout?: number;
-  /** With the fast path: largest request head, in bytes (431 beyond). Default 16 KiB, as Node's. */
+  /**
+   * With `port`: largest request head, in bytes (431 beyond). Default 16 KiB, as Node's. With
+   * `server`, that server's `maxHeaderSize` applies.
+   */
   maxHeaderSize?: number;
   /**
    * permessage-deflate (RFC 7692): off by default (compression costs CPU and memory per
@@ -183,20 +195,18 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     // An adapter given is started now (a broker connection is made before the first subscriber).
     if (options.pubsub?.adapter !== undefined) this._pubsub();
     this.clients = this.options.clientTracking ? new Set() : undefined;
+    // Checked in every mode, so that a bad value fails the same way on both paths.
+    const limits = httpServerLimits(options);
     if (options.port !== undefined && options.fastPath !== false && libuv !== undefined) {
       this._listener = this._listen(options, callback);
       this._ownsServer = true;
     } else if (options.port !== undefined) {
-      this._server = http.createServer({ maxHeaderSize: options.maxHeaderSize }, (_req, res) => {
+      this._server = http.createServer(limits, (_req, res) => {
         const body = http.STATUS_CODES[426]!;
         res.writeHead(426, { 'Content-Length': body.length, 'Content-Type': 'text/plain' });
         res.end(body);
       });
       this._ownsServer = true;
-      if (options.handshakeTimeout !== undefined) {
-        this._server.headersTimeout = options.handshakeTimeout;
-        this._server.requestTimeout = options.handshakeTimeout;
-      }
       this._server.listen(options.port, options.host, options.backlog, callback);
     } else {
       this._server = options.server;
@@ -241,8 +251,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         },
       },
       {
-        handshakeTimeout: options.handshakeTimeout ?? 10_000,
-        maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
+        handshakeTimeout: options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
+        maxHeaderSize: options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE,
       },
     );
     listener.listen(options.port!, options.host, options.backlog, (error) => {
@@ -378,6 +388,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     } else if (this._ownsServer) {
       pending++;
       this._server!.close(() => done());
+      // Connections still sending their request head are dropped, as on the fast path.
+      this._server!.closeAllConnections();
     }
     if (this.clients !== undefined) {
       for (const ws of this.clients) {
@@ -410,12 +422,15 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   ): void {
     // Admission first: a refused connection costs no more work (503, as for a busy server).
     if (this._admission !== undefined) {
-      const ip = req.socket?.remoteAddress ?? '';
+      const ip = clientAddress(req);
       if (!this._admission.admit(ip)) {
         this._refuse(socket, 503, 'Too many connections', { 'Retry-After': '1' });
         return;
       }
       this._admitted.set(socket, ip);
+      // The peer may leave, or a wsClientError listener take the socket, before an upgrade:
+      // the admission ends with the socket (after an upgrade it belongs to the WebSocket).
+      socket.socket.once('close', () => this._release(socket));
     }
     const valid = validateUpgradeRequest({
       method: req.method ?? '',
@@ -592,6 +607,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     this._release(socket);
     socket.refuse(buildRejectResponse(status, { reason, headers }));
   }
+}
+
+/** The client's IP address, an IPv4 one without its IPv6 mapping (`::ffff:`). */
+function clientAddress(req: http.IncomingMessage): string {
+  const address = req.socket?.remoteAddress ?? '';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
 function positive(name: string, value: number): number {

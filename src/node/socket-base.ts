@@ -39,6 +39,10 @@ export const IN_RECEIVE = 4;
 export const PAUSED = 8;
 /** Input is held while a compressed message inflates. */
 export const INFLATING = 16;
+/** `close()` was called; its close frame waits behind queued messages. */
+export const CLOSE_QUEUED = 32;
+/** Reading stopped: the peer pings but does not read our pongs (see `_onPingReceived`). */
+export const BACKLOG = 64;
 
 /** A received binary message, per `binaryType`: a Buffer, an ArrayBuffer, or a list of Buffers. */
 export type RawData = Buffer | ArrayBuffer | Buffer[];
@@ -54,9 +58,12 @@ export interface WebSocketEvents {
   upgrade: [response: IncomingMessage];
   'unexpected-response': [request: ClientRequest, response: IncomingMessage];
   redirect: [url: string, request: ClientRequest];
-  /** Messages that waited for the peer (see `send`'s return value) have all gone out. */
+  /**
+   * After a `send()` that returned false: nothing waits in tsws any more and the socket is
+   * under its hold mark, so sending may go on. Never emitted from inside `send()`.
+   */
   drain: [];
-  /** A backpressure policy dropped a message. */
+  /** A backpressure policy dropped a whole message (emitted from inside the `send()` call). */
   dropped: [info: DroppedMessage];
 }
 
@@ -78,7 +85,10 @@ export abstract class SocketBase
     (this as unknown as { _events: object })._events = new ListenerStore_();
   }
 
-  /** Round-trip time of the last ping answered, in milliseconds. */
+  /**
+   * Milliseconds from the last ping sent (heartbeat or `ping()`) to the next pong received;
+   * undefined until a ping is answered.
+   */
   rtt: number | undefined;
 
   protected _readyState = CONNECTING;
@@ -90,7 +100,7 @@ export abstract class SocketBase
   protected _conn: Connection | undefined;
   protected _settings: BindingSettings | undefined;
   protected _closeTimer: NodeJS.Timeout | undefined;
-  /** State bits: ALIVE, FLUSH_SCHEDULED, IN_RECEIVE, PAUSED, INFLATING. */
+  /** State bits: ALIVE, FLUSH_SCHEDULED, IN_RECEIVE, PAUSED, INFLATING, CLOSE_QUEUED, BACKLOG. */
   protected _bits = ALIVE;
   /** Heartbeat sweeps missed in a row. */
   protected _missed = 0;
@@ -120,6 +130,15 @@ export abstract class SocketBase
     return this._conn?.closeReceived === true;
   }
 
+  /**
+   * Whether a message may go straight to the transport: what waits there is under the hold
+   * mark. The message may take the backlog past `maxBackpressure` (by itself, at most): a
+   * producer that waits for `drain` after a false `send()` never meets the policy.
+   */
+  protected _fits(): boolean {
+    return this._pendingBytes() < this._holdAt;
+  }
+
   /** Sends now if nothing waits, else queues (in order, under the backpressure limit). */
   protected _queueOrSend(
     payload: string | Uint8Array,
@@ -130,12 +149,9 @@ export abstract class SocketBase
   ): boolean {
     const box = this._box();
     const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    if (box.droppingMessage) return box.send(payload, binary, fin, cb, false, bytes);
     const compressed = box.compresses(bytes, compress, fin);
-    if (
-      !compressed &&
-      !box.active &&
-      this._pendingBytes() < Math.min(HOLD_AT, this._maxBackpressure)
-    ) {
+    if (!compressed && !box.active && this._fits()) {
       if (!this._sendsData()) {
         this._sendAfterClose(bytes, cb);
         return false;
@@ -156,7 +172,19 @@ export abstract class SocketBase
       this._bits &= ~IN_RECEIVE;
     }
     this._flush();
-    if (!conn.isPaused) this._transport!.resume();
+    if (!conn.isPaused && (this._bits & BACKLOG) === 0) this._transport!.resume();
+  }
+
+  /** Whether new messages may be sent: open, and `close()` not called. */
+  protected _acceptsSends(): boolean {
+    return this._conn?.state === ConnectionState.Open && (this._bits & CLOSE_QUEUED) === 0;
+  }
+
+  /** Destroys TCP if the closing handshake is not over within `closeTimeout` from now. */
+  protected _armCloseTimer(): void {
+    if (this._closeTimer !== undefined || this._readyState !== OPEN) return;
+    const transport = this._transport!;
+    this._closeTimer = setTimeout(() => transport.destroy(), this._settings!.closeTimeout);
   }
 
   // ---- internals shared with the server and the dialer ----
@@ -205,10 +233,13 @@ export abstract class SocketBase
     });
   }
 
-  /** @internal Heartbeat sweep; returns false to leave the group. */
+  /**
+   * @internal Heartbeat sweep; returns false to leave the group. While the application holds
+   * reading paused, the peer's frames cannot be seen: no beat counts as missed.
+   */
   _heartbeatTick(maxMissed: number): boolean {
-    if (this.readyState !== OPEN) return false;
-    if ((this._bits & ALIVE) !== 0) {
+    if (this._readyState !== OPEN || this._conn!.state !== ConnectionState.Open) return false;
+    if ((this._bits & (ALIVE | PAUSED)) !== 0) {
       this._bits &= ~ALIVE;
       this._missed = 0;
     } else if (++this._missed >= maxMissed) {
@@ -227,6 +258,19 @@ export abstract class SocketBase
    * started); the echo is queued. A hook for subclasses (the WHATWG facade).
    */
   _onCloseFrame(): void {}
+
+  /**
+   * @internal A ping arrived and the core queued its pong. If what waits to be written is over
+   * `maxBackpressure` already, the peer keeps us writing without reading: reading stops until
+   * the transport drains, so a ping flood cannot grow our buffers without bound.
+   */
+  _onPingReceived(): void {
+    if ((this._bits & BACKLOG) !== 0 || !this._settings!.connection.autoPong) return;
+    if (this._pendingBytes() <= this._settings!.maxBackpressure) return;
+    this._bits |= BACKLOG;
+    this._transport!.pause();
+    this._transport!.requestDrain();
+  }
 
   /** @internal */
   _onPong(data: Buffer): void {
@@ -351,7 +395,15 @@ export abstract class SocketBase
 
   /** @internal */
   _onTransportDrain(): void {
-    this._outbox?.pump();
+    if ((this._bits & BACKLOG) !== 0) {
+      if (this._pendingBytes() > this._settings!.maxBackpressure) {
+        this._transport!.requestDrain();
+      } else {
+        this._bits &= ~BACKLOG;
+        if ((this._bits & (PAUSED | INFLATING)) === 0) this._transport!.resume();
+      }
+    }
+    this._outbox?.onTransportDrain();
   }
 
   // ---- sending (OutboxHost) ----
@@ -374,6 +426,16 @@ export abstract class SocketBase
   /** @internal */
   get _maxBackpressure(): number {
     return this._settings!.maxBackpressure;
+  }
+
+  /** @internal */
+  get _holdAt(): number {
+    return Math.min(HOLD_AT, this._settings!.maxBackpressure);
+  }
+
+  /** @internal */
+  _awaitTransport(): void {
+    this._transport!.requestDrain();
   }
 
   /** @internal */
@@ -460,7 +522,9 @@ export abstract class SocketBase
 
   /** @internal */
   _deliverControl(ping: boolean, payload: Uint8Array, cb: Callback | undefined): void {
-    this._controlNow(ping, payload, cb);
+    // Queued before close() was called: it goes unless the close frame went already.
+    if (this._sendsData()) this._writeControl(ping, payload, cb);
+    else this._sendAfterClose(payload.length, cb);
   }
 
   /** @internal The backpressure policy closes the connection. */
@@ -474,9 +538,9 @@ export abstract class SocketBase
     this.emit('dropped', info);
   }
 
-  /** @internal */
+  /** @internal Never synchronously from `send`: a caller must have time to listen. */
   _emitDrain(): void {
-    this.emit('drain');
+    process.nextTick(emitDrain, this);
   }
 
   /** @internal An asynchronous send failed: its callback, or `error` if listened to. */
@@ -497,11 +561,15 @@ export abstract class SocketBase
   }
 
   protected _controlNow(ping: boolean, payload: Uint8Array, cb: Callback | undefined): void {
-    const conn = this._conn;
-    if (conn === undefined || conn.state !== ConnectionState.Open) {
+    if (this._conn === undefined || !this._acceptsSends()) {
       this._sendAfterClose(payload.length, cb);
       return;
     }
+    this._writeControl(ping, payload, cb);
+  }
+
+  private _writeControl(ping: boolean, payload: Uint8Array, cb: Callback | undefined): void {
+    const conn = this._conn!;
     if (ping) {
       conn.sendPing(payload);
       this._pingSentAt = performance.now();
@@ -512,26 +580,12 @@ export abstract class SocketBase
     this._scheduleFlush();
   }
 
-  /** Resolves once the transport is not over its high-water mark. */
+  /** Resolves once the transport is not over its high-water mark (or the connection is gone). */
   protected _drained(): Promise<void> {
     const transport = this._transport;
     if (transport === undefined || this._readyState !== OPEN) return Promise.resolve();
     this._flush();
-    if (!transport.needDrain) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        this.off('drain', done);
-        this.off('close', done);
-        resolve();
-      };
-      // The transport drains: a `drain` from the outbox, or a write completing.
-      const poll = () => {
-        if (!transport.needDrain || this._readyState !== OPEN) done();
-        else setImmediate(poll);
-      };
-      this.on('close', done);
-      setImmediate(poll);
-    });
+    return this._box().drained(() => transport.needDrain && this._readyState === OPEN);
   }
 
   protected _addCallback(cb: Callback): void {
@@ -569,9 +623,7 @@ export abstract class SocketBase
     if (conn.eofToSend()) transport.end();
     // Messages waiting for the transport may go now (writes often complete at once).
     if (this._outbox?.active) this._outbox.pump();
-    if (conn.closeExpected() && this._closeTimer === undefined && this._readyState === OPEN) {
-      this._closeTimer = setTimeout(() => transport.destroy(), this._settings!.closeTimeout);
-    }
+    if (conn.closeExpected()) this._armCloseTimer();
   }
 }
 
@@ -590,7 +642,9 @@ class ConnectionEvents implements ConnectionHandler {
     else this.ws._emitMessage(data, isBinary);
   }
   onPing(data: Buffer): void {
-    if (this.ws._charge(data.length)) this.ws.emit('ping', data);
+    if (!this.ws._charge(data.length)) return;
+    this.ws._onPingReceived();
+    this.ws.emit('ping', data);
   }
   onPong(data: Buffer): void {
     if (this.ws._charge(data.length)) this.ws._onPong(data);
@@ -605,6 +659,10 @@ class ConnectionEvents implements ConnectionHandler {
 
 function flushTick(ws: SocketBase): void {
   ws._flush();
+}
+
+function emitDrain(ws: SocketBase): void {
+  if (ws.readyState === OPEN) ws.emit('drain');
 }
 
 function runCallbacks(callbacks: Callback[], error?: Error | null): void {

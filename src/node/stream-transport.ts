@@ -5,9 +5,13 @@ const kTransport = Symbol('tsws.transport');
 type Socket = Duplex & { [kTransport]?: StreamTransport; setNoDelay?(noDelay: boolean): void };
 
 /** A transport over a Node Duplex: a net or tls socket, or any stream a test provides. */
+const EMPTY = Buffer.alloc(0);
+
 export class StreamTransport implements Transport {
   private readonly socket: Socket;
   private sink: TransportSink | undefined;
+  /** An empty write is marking where the bytes queued by now end (see requestDrain). */
+  private marking = false;
 
   constructor(socket: Duplex) {
     this.socket = socket as Socket;
@@ -57,6 +61,23 @@ export class StreamTransport implements Transport {
     this.socket.resume();
   }
 
+  requestDrain(): void {
+    const socket = this.socket;
+    if (socket.destroyed || this.marking) return;
+    if (socket.writableLength === 0) {
+      process.nextTick(notifyDrain, this);
+    } else if (!socket.writableNeedDrain && !socket.writableEnded) {
+      // Under the stream's high-water mark no 'drain' comes: an empty write calls back once
+      // everything queued before it is written.
+      this.marking = true;
+      socket.write(EMPTY, () => {
+        this.marking = false;
+        notifyDrain(this);
+      });
+    }
+    // Else the socket emits 'drain' once its queue is empty.
+  }
+
   get bufferedAmount(): number {
     return this.socket.writableLength;
   }
@@ -77,6 +98,10 @@ export class StreamTransport implements Transport {
   _sink(): TransportSink {
     return this.sink!;
   }
+}
+
+function notifyDrain(transport: StreamTransport): void {
+  if (!transport.destroyed) transport._sink()._onTransportDrain();
 }
 
 function onData(this: Socket, chunk: Buffer): void {

@@ -105,6 +105,12 @@ export class TcpTransport implements Transport {
     }
   }
 
+  requestDrain(): void {
+    if ((this.state & CLOSED) !== 0) return;
+    if (this.handle.writeQueueSize === 0) process.nextTick(notifyDrain, this);
+    else this.state |= DRAIN_WANTED;
+  }
+
   get bufferedAmount(): number {
     return (this.state & CLOSED) !== 0 ? 0 : this.handle.writeQueueSize;
   }
@@ -119,6 +125,11 @@ export class TcpTransport implements Transport {
 
   get destroyed(): boolean {
     return (this.state & CLOSED) !== 0;
+  }
+
+  /** @internal */
+  _sink(): TransportSink {
+    return this.sink!;
   }
 
   /** @internal */
@@ -166,6 +177,10 @@ export class TcpTransport implements Transport {
   _deliver(head: Buffer): void {
     if ((this.state & CLOSED) === 0) this.sink!._onTransportData(head, false);
   }
+}
+
+function notifyDrain(transport: TcpTransport): void {
+  if (!transport.destroyed) transport._sink()._onTransportDrain();
 }
 
 function deliverHead(transport: TcpTransport, head: Buffer): void {

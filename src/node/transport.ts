@@ -14,7 +14,7 @@ export interface TransportSink {
   _onTransportEnd(): void;
   /** The transport is closed for good. Called once. */
   _onTransportClose(): void;
-  /** The write queue went under its high-water mark again. */
+  /** The write queue went under its high-water mark again, or as asked by `requestDrain`. */
   _onTransportDrain(): void;
 }
 
@@ -29,6 +29,11 @@ export interface Transport {
   destroy(): void;
   pause(): void;
   resume(): void;
+  /**
+   * Asks for one `_onTransportDrain` once the bytes queued have gone down to the high-water
+   * mark (on the next tick if nothing is queued), whatever the queue held before.
+   */
+  requestDrain(): void;
   /** Bytes accepted by `write` and not yet handed to the operating system. */
   readonly bufferedAmount: number;
   /** The write queue is over its high-water mark: wait for `_onTransportDrain`. */

@@ -32,6 +32,7 @@ export class DuplexUpgradeSocket implements UpgradeSocket {
   constructor(socket: Duplex) {
     this.socket = socket;
     socket.on('error', onHandshakeError);
+    socket.on('end', onHandshakeEnd);
   }
 
   get open(): boolean {
@@ -58,6 +59,7 @@ export class DuplexUpgradeSocket implements UpgradeSocket {
   accept(response: string, head: Buffer): { transport: Transport; head: Buffer } {
     this.socket.write(response);
     this.socket.off('error', onHandshakeError);
+    this.socket.off('end', onHandshakeEnd);
     return { transport: new StreamTransport(this.socket), head };
   }
 
@@ -67,5 +69,10 @@ export class DuplexUpgradeSocket implements UpgradeSocket {
 }
 
 function onHandshakeError(this: Duplex): void {
+  this.destroy();
+}
+
+/** The peer left while the server decided on its upgrade (as the fast path does, it is let go). */
+function onHandshakeEnd(this: Duplex): void {
   this.destroy();
 }

@@ -5,7 +5,7 @@ import { dial } from './dial.js';
 import { type EventHandler, type EventTargetMethods, installEventTarget } from './event-target.js';
 import { MessageIterator } from './message-iterator.js';
 import type { BinaryType, SendData, SendOptions } from './options.js';
-import { type Callback, HOLD_AT } from './outbox.js';
+import type { Callback } from './outbox.js';
 import type {
   PublishData,
   PublishOptions,
@@ -14,6 +14,7 @@ import type {
 } from './server-pubsub.js';
 import type { RawData } from './socket-base.js';
 import {
+  CLOSE_QUEUED,
   CLOSED,
   CLOSING,
   CONNECTING,
@@ -79,7 +80,12 @@ export class WebSocket extends SocketBase {
 
   get readyState(): number {
     // The protocol core may have started closing on its own (a close frame, a fault).
-    if (this._readyState === OPEN && this._conn!.state !== ConnectionState.Open) return CLOSING;
+    if (
+      this._readyState === OPEN &&
+      (this._conn!.state !== ConnectionState.Open || (this._bits & CLOSE_QUEUED) !== 0)
+    ) {
+      return CLOSING;
+    }
     return this._readyState;
   }
 
@@ -102,7 +108,11 @@ export class WebSocket extends SocketBase {
     }
   }
 
-  /** Bytes of messages not yet handed to the operating system (queued here and in the transport). */
+  /**
+   * Bytes of messages not yet handed to the operating system: frames (headers included) in the
+   * socket's queue, and the payloads of messages waiting in tsws. After `close()`, sends add
+   * their size and it stays (as in browsers and ws).
+   */
   get bufferedAmount(): number {
     const conn = this._conn;
     const transport = this._transport;
@@ -127,6 +137,11 @@ export class WebSocket extends SocketBase {
    * Sends a message. Strings go as text, everything else as binary unless `options.binary`
    * says otherwise; `fin: false` sends a fragment of a message that later calls continue.
    * `cb` is called once the data is written out (or with the error that prevented it).
+   *
+   * Returns true when the message went to the socket at once; false when it waits in tsws
+   * (behind compression, a Blob, a stream, or a socket holding `min(1 MiB, maxBackpressure)`),
+   * was dropped by the backpressure policy, or the connection is closing. After false, wait
+   * for `drain` before sending more: a sender that does never meets the policy.
    */
   send(data: SendData, options?: SendOptions | Callback, cb?: Callback): boolean {
     if (typeof options === 'function') {
@@ -139,7 +154,7 @@ export class WebSocket extends SocketBase {
     const fin = options?.fin ?? true;
     if (typeof Blob !== 'undefined' && data instanceof Blob) {
       const blob = data;
-      if (!this._sendsData()) {
+      if (!this._acceptsSends()) {
         this._sendAfterClose(blob.size, cb);
         return false;
       }
@@ -148,19 +163,16 @@ export class WebSocket extends SocketBase {
       return false;
     }
     const payload = toPayload(data as Exclude<SendData, Blob | number>);
-    const conn = this._conn;
-    if (conn === undefined || conn.state !== ConnectionState.Open) {
+    if (!this._acceptsSends()) {
       // Counted in bytes, as a browser's bufferedAmount (UTF-8 for text).
       const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
       this._sendAfterClose(bytes, cb);
       return false;
     }
     // The fast path: nothing waits, no compression, the peer keeps up.
-    if (this._outbox === undefined && this._deflate === undefined) {
-      if (this._pendingBytes() < HOLD_AT) {
-        this._deliverFrame(payload, binary, fin, undefined, cb);
-        return true;
-      }
+    if (this._outbox === undefined && this._deflate === undefined && this._fits()) {
+      this._deliverFrame(payload, binary, fin, undefined, cb);
+      return true;
     }
     return this._queueOrSend(payload, binary, fin, cb, options?.compress);
   }
@@ -221,12 +233,13 @@ export class WebSocket extends SocketBase {
     const binary = options.binary ?? true;
     return new Promise<void>((resolve, reject) => {
       this._box().task(async () => {
+        // A close() called after this stream started waits for it (hence not readyState).
         for await (const piece of source) {
-          if (this.readyState !== OPEN) throw closedError();
+          if (!this._sendsData()) throw closedError();
           this._deliverFrame(toPayload(piece), binary, false, undefined, undefined);
           await this._drained();
         }
-        if (this.readyState !== OPEN) throw closedError();
+        if (!this._sendsData()) throw closedError();
         this._deliverFrame(EMPTY, binary, true, undefined, (error) =>
           error ? reject(error) : resolve(),
         );
@@ -244,8 +257,9 @@ export class WebSocket extends SocketBase {
 
   /**
    * Starts the closing handshake (RFC 6455 §7.1.2) with an optional code (1000-1003,
-   * 1007-1014, 3000-4999) and reason (at most 123 UTF-8 bytes). The TCP connection is destroyed
-   * if the peer has not finished the handshake within `closeTimeout`.
+   * 1007-1014, 3000-4999) and reason (at most 123 UTF-8 bytes). Messages sent before go out
+   * first; `readyState` is CLOSING at once and later sends fail. The TCP connection is
+   * destroyed if the handshake is not over within `closeTimeout` from this call.
    */
   close(code?: number, reason?: string | Buffer): void {
     const state = this.readyState;
@@ -259,9 +273,16 @@ export class WebSocket extends SocketBase {
     const sentReason = code === undefined ? undefined : reason;
     // Check the arguments now, even when the close frame has to wait behind a Blob being read.
     encodeClosePayload(code, sentReason);
-    // Messages queued before the close go first.
-    if (this._outbox?.active) this._outbox.close(code, sentReason);
-    else this._deliverClose(code, sentReason);
+    if ((this._bits & CLOSE_QUEUED) !== 0) return;
+    // Messages queued before the close go first; the close timer runs from now, so a peer that
+    // neither reads nor closes is cut off after `closeTimeout` all the same.
+    if (this._outbox?.active) {
+      this._bits |= CLOSE_QUEUED;
+      this._outbox.close(code, sentReason);
+      this._armCloseTimer();
+    } else {
+      this._deliverClose(code, sentReason);
+    }
   }
 
   /** Destroys the connection at once, without a closing handshake. */

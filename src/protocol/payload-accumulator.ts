@@ -3,15 +3,22 @@ const EMPTY = Buffer.alloc(0);
 const REFERENCE_MIN = 4096;
 const TAIL_MIN = 1024;
 const TAIL_MAX = 64 * 1024;
-/** A message of known size up to this is copied straight into one buffer of that size. */
+/** A message of known size up to this is gathered in one buffer of that size. */
 const EXACT_MAX = 16 * 1024 * 1024;
+/** That buffer starts at most this large... */
+const EXACT_START = 64 * 1024;
+/** ...and grows by this factor as bytes arrive: memory follows what the peer really sent. */
+const EXACT_GROWTH = 4;
 
 /**
  * Collects the payload of a message that arrives in pieces (fragments, or a frame split across
  * reads).
  *
  * When the size is known in advance (a single-frame message), pieces are copied into one buffer
- * of that size, allocated when the first bytes arrive: one copy, no concatenation.
+ * that grows to that size: no concatenation. It is not allocated whole on the strength of the
+ * declared length: a peer could otherwise make us hold 16 MiB for a 15-byte header. It starts
+ * at 64 KiB (or the size) and grows fourfold, so it never holds more than four times what
+ * arrived (plus 64 KiB), for about a third of a copy more on the largest messages.
  *
  * Otherwise small pieces are copied into a tail buffer that grows with the message, so a flood
  * of tiny fragments costs memory in proportion to its bytes, not one object per piece (the
@@ -40,9 +47,20 @@ export class PayloadAccumulator {
     const n = piece.length;
     if (n === 0) return;
     if (this.exactLength > 0) {
-      this.exact ??= Buffer.allocUnsafe(this.exactLength);
-      this.exact.set(piece, this.total);
-      this.total += n;
+      const need = this.total + n;
+      let exact = this.exact;
+      if (exact === undefined || exact.length < need) {
+        const size = Math.min(
+          this.exactLength,
+          Math.max(need, EXACT_START, (exact?.length ?? 0) * EXACT_GROWTH),
+        );
+        const grown = Buffer.allocUnsafe(size);
+        if (exact !== undefined) exact.copy(grown, 0, 0, this.total);
+        exact = grown;
+        this.exact = grown;
+      }
+      exact.set(piece, this.total);
+      this.total = need;
       return;
     }
     this.total += n;

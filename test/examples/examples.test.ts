@@ -18,6 +18,15 @@ describe('examples run as they are', () => {
     assert.match(p.stdout(), /accepted: welcome, ada\n/);
   });
 
+  it('flow-control: a producer heeding send() and drain, a slow consumer, a graceful shutdown', async () => {
+    const p = run(['build/examples/flow-control.js']);
+    assert.equal(await p.exit(), 0, p.stderr());
+    assert.match(p.stdout(), /server: 200 messages sent\n/);
+    assert.match(p.stdout(), /client: 200 messages, in order\n/);
+    assert.match(p.stdout(), /client: closed 1001\n/);
+    assert.match(p.stdout(), /server: closed\n/);
+  });
+
   it('stream: 4 MiB streamed in fragments arrives as one message', async () => {
     const p = run(['build/examples/stream.js']);
     assert.equal(await p.exit(), 0, p.stderr());

@@ -94,6 +94,39 @@ describe('heartbeat', () => {
     assert.deepEqual([closed.code, closed.reason], [1006, 'heartbeat timeout']);
   });
 
+  it('a connection the application paused is not terminated: its peer cannot be heard, nothing counts as missed', async (t) => {
+    const { server, client } = await connectPair(t, { heartbeat: beat });
+    server.pause();
+    // The client answers every ping, but the paused server does not read the pongs.
+    await count(client, 'ping', 8);
+    assert.equal(server.readyState, WebSocket.OPEN);
+    server.resume();
+    await count(client, 'ping', 4);
+    assert.equal(server.readyState, WebSocket.OPEN);
+  });
+
+  it('a silent peer of a paused connection is found once the application resumes', async (t) => {
+    const { server, peer } = await rawPair(t, { heartbeat: beat });
+    server.pause();
+    for (let i = 0; i < 6; i++) assert.equal((await peer.nextFrame()).opcode, 0x9);
+    assert.equal(server.readyState, WebSocket.OPEN);
+    server.resume();
+    const closed = await nextClose(server);
+    assert.deepEqual([closed.code, closed.reason], [1006, 'heartbeat timeout']);
+  });
+
+  it('rtt is measured from a ping to the next pong, for pings sent by the application too', async (t) => {
+    const { server, client } = await connectPair(t, { heartbeat: false }, { heartbeat: false });
+    assert.equal(server.rtt, undefined);
+    server.ping('x');
+    await next(server, 'pong');
+    assert.equal(typeof server.rtt, 'number');
+    assert.ok(server.rtt! >= 0);
+    client.ping();
+    await next(client, 'pong');
+    assert.ok(client.rtt! >= 0);
+  });
+
   it('heartbeat: false sends no pings', async (t) => {
     const quiet = await rawPair(t, { heartbeat: false });
     const control = await rawPair(t, { heartbeat: { interval: 20, maxMissed: 100 } });
