@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { WebSocket } from '../node/index.js';
+import { BENCH_USAGE, type BenchOptions, BenchUsageError, parseBenchArgs } from './bench-args.js';
+import { LatencyHistogram } from './latency-histogram.js';
+
+export { BENCH_USAGE, type BenchOptions, BenchUsageError, parseBenchArgs } from './bench-args.js';
+export { LatencyHistogram } from './latency-histogram.js';
 
 /**
  * `tsws bench <url>`: an echo load generator, the same method as the neutral C generator
@@ -11,35 +15,6 @@ import { WebSocket } from '../node/index.js';
  * The engine takes the client class as a parameter, so bench/clients/ws-bench.mjs runs exactly
  * this code on ws's client: the only difference between the two is the WebSocket under test.
  */
-
-export const BENCH_USAGE = `Usage: tsws bench <url> [options]
-  An echo load generator: opens --connections connections, keeps --window messages in flight
-  on each (one more is sent for every echo received), checks every echo's length and type,
-  and reports messages/s, MiB/s (one direction) and round-trip latency (p50, p99, p99.9).
-
-  --connections N   connections (default 100)
-  --window W        messages in flight per connection (default 16)
-  --size BYTES      payload bytes per message (default 16)
-  --text            text messages with an ASCII payload (default: binary)
-  --duration S      measured seconds (default 10)
-  --warmup S        seconds of load before measuring (default 2)
-  --json            print one JSON object on stdout instead of the table
-  --quiet           no progress line on stderr
-  Only loopback servers (127.0.0.0/8, ::1, localhost) are accepted. Exit status: 0, or 1
-  when any error happened (a connection that failed, closed early, or a wrong echo); 2 on bad usage.
-`;
-
-export interface BenchOptions {
-  url: string;
-  connections: number;
-  window: number;
-  size: number;
-  text: boolean;
-  duration: number;
-  warmup: number;
-  json: boolean;
-  quiet: boolean;
-}
 
 /** The result, with the same key names as wsload's JSON line where the figure is the same. */
 export interface BenchResult {
@@ -99,153 +74,6 @@ export function tswsClient(): BenchClient {
     WebSocket: WebSocket as unknown as BenchClient['WebSocket'],
     options: { handshakeTimeout: 10_000, heartbeat: false },
   };
-}
-
-export class BenchUsageError extends Error {}
-
-export function parseBenchArgs(args: string[]): BenchOptions {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(args);
-  } catch (error) {
-    throw new BenchUsageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
-  if (positionals.length !== 1) throw new BenchUsageError('bench takes exactly one URL');
-  const url = positionals[0]!;
-  checkUrl(url);
-  return {
-    url,
-    connections: integer('--connections', values.connections, 1, 1_000_000),
-    window: integer('--window', values.window, 1, 1_000_000),
-    size: integer('--size', values.size, 0, 2 ** 31 - 1),
-    text: values.text,
-    duration: seconds('--duration', values.duration, false),
-    warmup: seconds('--warmup', values.warmup, true),
-    json: values.json,
-    quiet: values.quiet,
-  };
-}
-
-function parse(args: string[]) {
-  return parseArgs({
-    args,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      connections: { type: 'string', short: 'c', default: '100' },
-      window: { type: 'string', short: 'w', default: '16' },
-      size: { type: 'string', short: 's', default: '16' },
-      text: { type: 'boolean', default: false },
-      duration: { type: 'string', short: 'd', default: '10' },
-      warmup: { type: 'string', default: '2' },
-      json: { type: 'boolean', default: false },
-      quiet: { type: 'boolean', short: 'q', default: false },
-    },
-  });
-}
-
-function integer(name: string, text: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new BenchUsageError(`${name} takes an integer from ${min} to ${max}: ${text}`);
-  }
-  return n;
-}
-
-function seconds(name: string, text: string, zeroOk: boolean): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n < 0 || (n === 0 && !zeroOk) || n > 86_400) {
-    throw new BenchUsageError(`${name} takes seconds${zeroOk ? '' : ' (more than 0)'}: ${text}`);
-  }
-  return n;
-}
-
-/** A load generator aims at servers on this machine only (as wsload does, on purpose). */
-function checkUrl(url: string): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new BenchUsageError(`invalid URL: ${url}`);
-  }
-  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
-    throw new BenchUsageError(`the URL must be ws:// or wss://: ${url}`);
-  }
-  const host = parsed.hostname;
-  const loopback =
-    host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-  if (!loopback) {
-    throw new BenchUsageError(
-      `only loopback servers (127.0.0.0/8, ::1, localhost) can be benchmarked: ${host}`,
-    );
-  }
-}
-
-// ---- latency histogram ----
-
-/** Sub-buckets per power of two: < 1.6% bucket error, as in wsload. */
-const SUB = 64;
-
-/**
- * A log-linear histogram of nanosecond values: exact below 128 ns, then 64 buckets per power
- * of two. Fixed size (4096 counters) whatever the number of samples.
- */
-export class LatencyHistogram {
-  readonly counts = new Float64Array(64 * SUB);
-  count = 0;
-  max = 0;
-  sum = 0;
-
-  record(ns: number): void {
-    let idx: number;
-    if (ns < SUB) {
-      idx = Math.max(ns, 0);
-    } else if (ns < 0x80000000) {
-      const shift = 25 - Math.clz32(ns);
-      idx = (shift + 1) * SUB + ((ns >>> shift) - SUB);
-    } else {
-      idx = bigIndex(ns);
-    }
-    this.counts[idx]!++;
-    this.count++;
-    this.sum += ns;
-    if (ns > this.max) this.max = ns;
-  }
-
-  reset(): void {
-    this.counts.fill(0);
-    this.count = 0;
-    this.max = 0;
-    this.sum = 0;
-  }
-
-  /** The value at quantile `q` (0..1), as its bucket's midpoint, in nanoseconds. */
-  quantile(q: number): number {
-    if (this.count === 0) return 0;
-    const want = Math.max(1, Math.floor(q * this.count));
-    let seen = 0;
-    const counts = this.counts;
-    for (let i = 0; i < counts.length; i++) {
-      seen += counts[i]!;
-      if (seen >= want) {
-        if (i < 2 * SUB) return i;
-        const shift = Math.floor(i / SUB) - 1;
-        const top = SUB + (i % SUB);
-        return Math.min(top * 2 ** shift + 2 ** shift / 2, this.max);
-      }
-    }
-    return this.max;
-  }
-}
-
-function bigIndex(ns: number): number {
-  let shift = Math.floor(Math.log2(ns)) - 6;
-  let top = Math.floor(ns / 2 ** shift);
-  // Math.log2 may round across a power of two: correct by one either way.
-  if (top >= 2 * SUB) top = Math.floor(ns / 2 ** ++shift);
-  else if (top < SUB) top = Math.floor(ns / 2 ** --shift);
-  return Math.min((shift + 1) * SUB + (top - SUB), 64 * SUB - 1);
 }
 
 // ---- the run ----

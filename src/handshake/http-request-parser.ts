@@ -14,6 +14,7 @@
  */
 import { ErrorCode, UsageError } from '../protocol/errors.js';
 import { HandshakeError, HandshakeErrorCode } from './handshake-error.js';
+import { ARRAY, JOIN, KIND, knownName, SEMI } from './header-names.js';
 import { isTokenChar } from './tokens.js';
 
 export interface ParsedRequestHead {
@@ -104,124 +105,6 @@ const S_DONE = 10;
 // The limit before the request-line starts (leading empty lines are counted apart); a small
 // integer, so that it stays a Smi.
 const NO_LIMIT = 0x3fffffff;
-
-// How Node's IncomingMessage combines a repeated field (lib/_http_incoming.js,
-// `matchKnownFields` and `_addHeaderLine`).
-const JOIN = 0; // joined with ', '
-const SEMI = 1; // joined with '; ' (cookie)
-const ARRAY = 2; // an array of every value (set-cookie)
-const FIRST = 3; // the first one kept, the others dropped
-
-const KIND = new Map<string, number>([
-  ['cookie', SEMI],
-  ['set-cookie', ARRAY],
-]);
-for (const name of [
-  'age',
-  'authorization',
-  'content-length',
-  'content-type',
-  'etag',
-  'expires',
-  'from',
-  'host',
-  'if-modified-since',
-  'if-unmodified-since',
-  'last-modified',
-  'location',
-  'max-forwards',
-  'proxy-authorization',
-  'referer',
-  'retry-after',
-  'server',
-  'user-agent',
-]) {
-  KIND.set(name, FIRST);
-}
-
-interface KnownName {
-  raw: string;
-  lower: string;
-  kind: number;
-}
-
-// Common names in their usual spellings (most likely first), by length, so that they are
-// lower-cased and classified without hashing or allocating. Bounded: names the peer makes
-// up are never added.
-const KNOWN_BY_LENGTH: KnownName[][] = [];
-for (const spelling of [
-  'Host',
-  'Upgrade',
-  'Connection',
-  'Sec-WebSocket-Key',
-  'Sec-WebSocket-Version',
-  'Sec-WebSocket-Protocol',
-  'Sec-WebSocket-Extensions',
-  'Origin',
-  'User-Agent',
-  'Cookie',
-  'Authorization',
-  'Pragma',
-  'Cache-Control',
-  'Accept',
-  'Accept-Encoding',
-  'Accept-Language',
-  'Sec-Fetch-Dest',
-  'Sec-Fetch-Mode',
-  'Sec-Fetch-Site',
-  'X-Forwarded-For',
-  'X-Forwarded-Proto',
-  'X-Forwarded-Host',
-  'X-Real-IP',
-  'Forwarded',
-  'Via',
-  'host',
-  'upgrade',
-  'connection',
-  'sec-websocket-key',
-  'sec-websocket-version',
-  'sec-websocket-protocol',
-  'sec-websocket-extensions',
-  'origin',
-  'user-agent',
-  'cookie',
-  'authorization',
-  'pragma',
-  'cache-control',
-  'accept',
-  'accept-encoding',
-  'accept-language',
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-  'x-real-ip',
-  'forwarded',
-  'via',
-  'Sec-Websocket-Key',
-  'Sec-Websocket-Version',
-  'Sec-Websocket-Protocol',
-  'Sec-Websocket-Extensions',
-]) {
-  const lower = spelling.toLowerCase();
-  const known: KnownName = {
-    raw: spelling,
-    lower,
-    kind: KIND.get(lower) ?? JOIN,
-  };
-  while (KNOWN_BY_LENGTH.length <= spelling.length) KNOWN_BY_LENGTH.push([]);
-  KNOWN_BY_LENGTH[spelling.length]!.push(known);
-}
-
-/** The known spelling `raw` is, if any (string equality is cheaper than hashing). */
-function knownName(raw: string): KnownName | undefined {
-  const length = raw.length;
-  if (length >= KNOWN_BY_LENGTH.length) return undefined;
-  const list = KNOWN_BY_LENGTH[length]!;
-  for (let k = 0; k < list.length; k++) {
-    if (list[k]!.raw === raw) return list[k];
-  }
-  return undefined;
-}
 
 const INCOMPLETE: ParseResult = Object.freeze({ state: 'incomplete' });
 

@@ -1,90 +1,25 @@
-import type { PerMessageDeflate } from '../extensions/index.js';
-import { CloseCode, ErrorCode, WebSocketError } from '../protocol/index.js';
+import { CloseCode } from '../protocol/index.js';
 import { closedError } from './data.js';
-import type { BackpressurePolicy } from './options.js';
+import type { OutboxHost } from './outbox-host.js';
+import {
+  type Callback,
+  CLOSE,
+  CONTROL,
+  DATA,
+  type DropPolicy,
+  droppedError,
+  frameCost,
+  OutboxItem as Item,
+  PREPARED,
+  publishedItem,
+  TASK,
+} from './outbox-item.js';
 import type { SharedFrame } from './prepared-message.js';
 
-export type Callback = (error?: Error | null) => void;
+export type { DroppedMessage, OutboxHost } from './outbox-host.js';
+export type { Callback } from './outbox-item.js';
 
 const EMPTY_BYTES = new Uint8Array(0);
-
-/** What the outbox needs from its WebSocket (internal members). */
-export interface OutboxHost {
-  readonly _deflate: PerMessageDeflate | undefined;
-  /** Bytes serialized or handed to the transport, not yet written out. */
-  _pendingBytes(): number;
-  /** A message sent in fragments is in progress in the protocol core. */
-  _midMessage(): boolean;
-  /** Whether the connection still sends data (no close frame sent). */
-  _sendsData(): boolean;
-  /** Serializes one data frame now. */
-  _deliverFrame(
-    payload: string | Uint8Array,
-    binary: boolean,
-    fin: boolean,
-    rsv1: boolean | undefined,
-    cb: Callback | undefined,
-  ): void;
-  /** Queues a whole frame made once for many connections (a publish). */
-  _deliverRaw(frame: Buffer): void;
-  _deliverClose(code: number | undefined, reason: string | Buffer | undefined): void;
-  /** Sends a ping or pong of the application now. */
-  _deliverControl(ping: boolean, payload: Uint8Array, cb: Callback | undefined): void;
-  _failPolicy(code: number, reason: string): void;
-  _emitDropped(info: DroppedMessage): void;
-  _emitDrain(): void;
-  _emitAsyncError(error: Error, cb: Callback | undefined): void;
-  /** Asks the transport for a drain notice (then `pump` runs again). */
-  _awaitTransport(): void;
-  readonly _maxBackpressure: number;
-  /** Bytes waiting in the transport beyond which messages wait here. */
-  readonly _holdAt: number;
-  readonly _backpressurePolicy: BackpressurePolicy;
-}
-
-/** What a `dropped` event reports. */
-export interface DroppedMessage {
-  /** Payload bytes of the message dropped (all its fragments, for one sent in fragments). */
-  bytes: number;
-  isBinary: boolean;
-  /** Which policy dropped it: the message being sent, or the oldest one waiting. */
-  policy: 'drop-newest' | 'drop-oldest';
-}
-
-const DATA = 0;
-const CLOSE = 1;
-const TASK = 2;
-/** A published message, already framed (or being compressed) once for all its subscribers. */
-const PREPARED = 3;
-/** A ping or pong of the application. */
-const CONTROL = 4;
-
-interface Item {
-  kind: number;
-  payload: string | Uint8Array | undefined;
-  binary: boolean;
-  fin: boolean;
-  cb: Callback | undefined;
-  /** Payload bytes (before compression), for the backpressure limit. */
-  bytes: number;
-  /** A whole message, or the first fragment of one, that a policy may drop. */
-  droppable: boolean;
-  /** Compress before sending; once compressed, the RSV1 bit to set. */
-  compress: boolean;
-  rsv1: boolean | undefined;
-  /** Asynchronous work before the item can go (a stream, a control frame from a Blob). */
-  work: (() => Promise<void>) | undefined;
-  /** The payload still has to be read (a Blob). */
-  produce?: () => Promise<Uint8Array>;
-  started: boolean;
-  ready: boolean;
-  code?: number;
-  reason?: string | Buffer;
-  /** PREPARED: the frame, or the shared frame it waits for. */
-  frame?: Buffer | SharedFrame;
-  /** CONTROL: a ping (else a pong). */
-  ping?: boolean;
-}
 
 /** Data held while the transport is backed up: at most this much waits in the transport first. */
 export const HOLD_AT = 1024 * 1024;
@@ -198,8 +133,8 @@ export class Outbox {
     const midMessage = this.lastDataFin === undefined ? this.host._midMessage() : !this.lastDataFin;
     const droppable = !midMessage;
     this.lastDataFin = fin;
-    const item: Item = {
-      kind: DATA,
+    const item = new Item(
+      DATA,
       payload,
       binary,
       fin,
@@ -207,12 +142,9 @@ export class Outbox {
       bytes,
       droppable,
       compress,
-      rsv1: undefined,
-      work: undefined,
-      started: false,
-      ready: !compress && produce === undefined,
-      produce,
-    };
+      !compress && produce === undefined,
+    );
+    item.produce = produce;
     if (!this.admit(item, heeded)) {
       if (this.queue.length === 0) this.lastDataFin = undefined;
       this.pump();
@@ -287,20 +219,9 @@ export class Outbox {
 
   /** Queues asynchronous work that must run in order with the sends (a Blob, a stream). */
   task(work: () => Promise<void>, cb: Callback | undefined): void {
-    this.queue.push({
-      kind: TASK,
-      payload: undefined,
-      binary: false,
-      fin: true,
-      cb,
-      bytes: 0,
-      droppable: false,
-      compress: false,
-      rsv1: undefined,
-      work,
-      started: false,
-      ready: false,
-    });
+    const item = new Item(TASK, undefined, false, true, cb, 0, false, false, false);
+    item.work = work;
+    this.queue.push(item);
     this.pump();
   }
 
@@ -311,44 +232,20 @@ export class Outbox {
     produce: (() => Promise<Uint8Array>) | undefined,
     cb: Callback | undefined,
   ): void {
-    this.queue.push({
-      kind: CONTROL,
-      payload,
-      binary: true,
-      fin: true,
-      cb,
-      bytes: 0,
-      droppable: false,
-      compress: false,
-      rsv1: undefined,
-      work: undefined,
-      produce,
-      started: false,
-      ready: produce === undefined,
-      ping,
-    });
+    const item = new Item(CONTROL, payload, true, true, cb, 0, false, false, produce === undefined);
+    item.produce = produce;
+    item.ping = ping;
+    this.queue.push(item);
     this.pump();
   }
 
   /** The close frame goes after every message queued before it. */
   close(code: number | undefined, reason: string | Buffer | undefined): void {
     this.dropDeferred();
-    this.queue.push({
-      kind: CLOSE,
-      payload: undefined,
-      binary: false,
-      fin: true,
-      cb: undefined,
-      bytes: 0,
-      droppable: false,
-      compress: false,
-      rsv1: undefined,
-      work: undefined,
-      started: false,
-      ready: true,
-      code,
-      reason,
-    });
+    const item = new Item(CLOSE, undefined, false, true, undefined, 0, false, false, true);
+    item.code = code;
+    item.reason = reason;
+    this.queue.push(item);
     this.pump();
   }
 
@@ -411,7 +308,7 @@ export class Outbox {
           host._deliverClose(item.code, item.reason);
         } else if (item.kind === CONTROL) {
           queue.shift();
-          host._deliverControl(item.ping!, item.payload as Uint8Array, item.cb);
+          host._deliverControl(item.ping, item.payload as Uint8Array, item.cb);
         } else {
           queue.shift();
         }
@@ -443,7 +340,7 @@ export class Outbox {
       if (!item.ready || item.kind === CLOSE || item.kind === TASK) return;
       if (item.kind === CONTROL) {
         queue.splice(i, 1);
-        this.host._deliverControl(item.ping!, item.payload as Uint8Array, item.cb);
+        this.host._deliverControl(item.ping, item.payload as Uint8Array, item.cb);
       } else {
         i++;
       }
@@ -596,44 +493,4 @@ export class Outbox {
       policy: dropping.policy,
     });
   }
-}
-
-type DropPolicy = 'drop-newest' | 'drop-oldest';
-
-/**
- * What a message of `bytes` payload bytes weighs as a frame: the most its header can take
- * (RFC 6455 §5.2: 2 bytes, 2 or 8 more for the length, 4 for a client's mask).
- */
-function frameCost(bytes: number): number {
-  return bytes + (bytes <= 125 ? 6 : bytes <= 0xffff ? 8 : 14);
-}
-
-function publishedItem(
-  kind: number,
-  payload: Uint8Array | undefined,
-  bytes: number,
-  binary: boolean,
-  compress: boolean,
-): Item {
-  return {
-    kind,
-    payload,
-    binary,
-    fin: true,
-    cb: undefined,
-    bytes,
-    droppable: true,
-    compress,
-    rsv1: undefined,
-    work: undefined,
-    started: false,
-    ready: !compress,
-  };
-}
-
-function droppedError(policy: string): WebSocketError {
-  return new WebSocketError(
-    ErrorCode.MessageDropped,
-    `message dropped by the ${policy} backpressure policy (the peer is not reading)`,
-  );
 }

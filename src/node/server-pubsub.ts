@@ -12,7 +12,7 @@ import {
 } from '../pubsub/index.js';
 import { toPayload } from './data.js';
 import { PreparedMessage, REPLAYING, SEQUENCED } from './prepared-message.js';
-import { OPEN } from './socket-base.js';
+import { OPEN } from './socket-state.js';
 import type { WebSocket } from './websocket.js';
 
 /** The `pubsub` option of a WebSocketServer. */

@@ -6,7 +6,6 @@ import type { Duplex } from 'node:stream';
 import {
   negotiateServer,
   PerMessageDeflate,
-  type PerMessageDeflateOptions,
   type ResolvedDeflateOptions,
   resolveDeflateOptions,
 } from '../extensions/index.js';
@@ -19,7 +18,6 @@ import {
   validateUpgradeRequest,
 } from '../handshake/index.js';
 import { CloseCode } from '../protocol/index.js';
-import type { UndeliveredReport } from '../pubsub/index.js';
 import { Admission } from './admission.js';
 import {
   DEFAULT_HANDSHAKE_TIMEOUT,
@@ -27,11 +25,17 @@ import {
   httpServerLimits,
 } from './http-limits.js';
 import { libuv } from './libuv.js';
-import { type BindingSettings, bindingSettings, type ConnectionSettings } from './options.js';
+import { Lifetimes } from './lifetimes.js';
+import { type BindingSettings, bindingSettings } from './options.js';
+import type {
+  ServerOptions,
+  VerifyClientCallback,
+  VerifyClientInfo,
+  WebSocketServerEvents,
+} from './server-options.js';
 import {
   type PublishData,
   type PublishOptions,
-  type PubSubOptions,
   type ReplayResult,
   ServerPubSub,
   type SubscribeOptions,
@@ -41,95 +45,13 @@ import { UpgradeRejection } from './upgrade-rejection.js';
 import { DuplexUpgradeSocket, type UpgradeSocket } from './upgrade-socket.js';
 import { WebSocket } from './websocket.js';
 
-/** What `verifyClient` is given, as in ws. */
-export interface VerifyClientInfo {
-  origin: string | undefined;
-  secure: boolean;
-  req: http.IncomingMessage;
-}
-export type VerifyClientCallback = (
-  verified: boolean,
-  code?: number,
-  message?: string,
-  headers?: Record<string, string>,
-) => void;
-export type VerifyClient =
-  | ((info: VerifyClientInfo) => boolean)
-  | ((info: VerifyClientInfo, callback: VerifyClientCallback) => void);
-
-export interface ServerOptions extends ConnectionSettings {
-  /** Listen on this port (a standalone HTTP server is created). */
-  port?: number;
-  host?: string;
-  backlog?: number;
-  /** Attach to this existing HTTP(S) server. */
-  server?: http.Server | https.Server;
-  /** Neither listen nor attach: the application calls `handleUpgrade`. */
-  noServer?: boolean;
-  /** Only accept upgrades for this path (the query string is ignored). */
-  path?: string;
-  /** Choose the subprotocol among the client's offers; false for none. Default: the first offer. */
-  handleProtocols?: (protocols: Set<string>, req: http.IncomingMessage) => string | false;
-  /** ws's hook: return false (or call back with false, a status and headers) to refuse. */
-  verifyClient?: VerifyClient;
-  /**
-   * Decide on an upgrade, possibly asynchronously. The value returned (or resolved) becomes
-   * `ws.data`; throw (or reject with) an `UpgradeRejection` to answer with its status and
-   * headers. Any other error refuses with 500.
-   */
-  authenticate?: (req: http.IncomingMessage) => unknown;
-  /**
-   * With `port`: accept connections on libuv TCP handles directly, without `http` and
-   * `net.Socket` (less memory per connection, faster handshakes and messages). `req` is then an
-   * IncomingMessage whose `socket` is a light object (remote and local address, `write`, `end`,
-   * `destroy`). Default true; false, or a Node.js without the handles, uses `http`.
-   */
-  fastPath?: boolean;
-  /**
-   * With `port`: milliseconds a client has to send its request head, from the TCP connection
-   * (a client that sends nothing, or a byte at a time, gets 408 and is cut off). Default 10 s.
-   * With `server`, that server's `headersTimeout` and `requestTimeout` apply.
-   */
-  handshakeTimeout?: number;
-  /**
-   * With `port`: largest request head, in bytes (431 beyond). Default 16 KiB, as Node's. With
-   * `server`, that server's `maxHeaderSize` applies.
-   */
-  maxHeaderSize?: number;
-  /**
-   * permessage-deflate (RFC 7692): off by default (compression costs CPU and memory per
-   * connection; see the README for the cost of each setting). `true` or options turn it on.
-   */
-  perMessageDeflate?: boolean | PerMessageDeflateOptions;
-  /** Most connections at once (open and in their handshake); more get 503. Default: no limit. */
-  maxConnections?: number;
-  /** Most connections at once from one IP address; more get 503. Default: no limit. */
-  maxConnectionsPerIp?: number;
-  /**
-   * Close each connection with 1001 (Going Away) after this many milliseconds, minus up to
-   * `maxLifetimeJitter` of it at random (so clients of a rolling deploy do not all reconnect at
-   * once). Default: no limit.
-   */
-  maxLifetime?: number;
-  /** Fraction (0-1) of `maxLifetime` taken off at random for each connection. Default 0.1. */
-  maxLifetimeJitter?: number;
-  /** Keep the set of open connections in `clients`. Default true. */
-  clientTracking?: boolean;
-  /** Topics (`ws.subscribe`, `server.publish`): the adapter between processes, history. */
-  pubsub?: PubSubOptions;
-}
-
-/** The events of a WebSocketServer and their arguments. */
-export interface WebSocketServerEvents {
-  connection: [ws: WebSocket, req: http.IncomingMessage];
-  listening: [];
-  error: [error: Error];
-  close: [];
-  headers: [lines: string[], req: http.IncomingMessage];
-  wsClientError: [error: Error, socket: Duplex, req: http.IncomingMessage];
-  /** A publish failed (or could not be confirmed), or messages of a topic could not be had. */
-  undelivered: [report: UndeliveredReport];
-}
+export type {
+  ServerOptions,
+  VerifyClient,
+  VerifyClientCallback,
+  VerifyClientInfo,
+  WebSocketServerEvents,
+} from './server-options.js';
 
 const RUNNING = 0;
 const CLOSING = 1;
@@ -154,9 +76,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   private readonly _admission: Admission | undefined;
   /** Client IP counted by `_admission`, per connection in its handshake or open. */
   private readonly _admitted = new Map<UpgradeSocket | WebSocket, string>();
-  /** Deadlines of connections under `maxLifetime`, and the timer sweeping them. */
-  private readonly _deadlines: Map<WebSocket, number> | undefined;
-  private _lifetimeTimer: NodeJS.Timeout | undefined;
+  /** Connections under `maxLifetime`. */
+  private readonly _lifetimes: Lifetimes | undefined;
   private _state = RUNNING;
   private _topics: ServerPubSub | undefined;
   private _closeCallbacks: ((error?: Error) => void)[] = [];
@@ -182,11 +103,10 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       );
     }
     if (maxLifetime !== undefined) {
-      positive('maxLifetime', maxLifetime);
-      const jitter = options.maxLifetimeJitter ?? 0.1;
-      if (!(jitter >= 0 && jitter <= 1))
-        throw new TypeError('maxLifetimeJitter must be between 0 and 1');
-      this._deadlines = new Map();
+      this._lifetimes = new Lifetimes(
+        positive('maxLifetime', maxLifetime),
+        options.maxLifetimeJitter ?? 0.1,
+      );
     }
     if (options.perMessageDeflate) {
       this._deflateOptions = resolveDeflateOptions(options.perMessageDeflate);
@@ -279,7 +199,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   _untrack(ws: WebSocket): void {
     this._topics?.remove(ws);
     this.clients?.delete(ws);
-    this._deadlines?.delete(ws);
+    this._lifetimes?.delete(ws);
     this._release(ws);
   }
 
@@ -328,21 +248,6 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     if (ip === undefined) return;
     this._admitted.delete(key);
     this._admission!.release(ip);
-  }
-
-  /** Closes connections past their lifetime: one timer for all of them. */
-  private _sweepLifetimes(): void {
-    const now = Date.now();
-    for (const [ws, deadline] of this._deadlines!) {
-      if (deadline <= now) {
-        this._deadlines!.delete(ws);
-        ws.close(CloseCode.GoingAway, 'maximum connection lifetime');
-      }
-    }
-    if (this._deadlines!.size === 0 && this._lifetimeTimer !== undefined) {
-      clearInterval(this._lifetimeTimer);
-      this._lifetimeTimer = undefined;
-    }
   }
 
   /** Whether this server handles an upgrade request for `req.url` (the `path` option). */
@@ -574,18 +479,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       this._admitted.delete(socket);
       this._admitted.set(ws, ip);
     }
-    if (this._deadlines !== undefined) this._track(ws);
+    this._lifetimes?.add(ws);
     callback(ws, req);
-  }
-
-  private _track(ws: WebSocket): void {
-    const lifetime = this.options.maxLifetime!;
-    const jitter = this.options.maxLifetimeJitter ?? 0.1;
-    this._deadlines!.set(ws, Date.now() + lifetime * (1 - jitter * Math.random()));
-    if (this._lifetimeTimer === undefined) {
-      this._lifetimeTimer = setInterval(() => this._sweepLifetimes(), Math.min(1000, lifetime / 4));
-      this._lifetimeTimer.unref();
-    }
   }
 
   private _refuseWith(socket: UpgradeSocket, error: unknown): void {

@@ -1,71 +1,42 @@
 import { EventEmitter } from 'node:events';
-import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { PerMessageDeflate } from '../extensions/permessage-deflate/codec.js';
 import {
   CloseCode,
   Connection,
-  type ConnectionHandler,
   ConnectionState,
   ErrorCode,
   isUtf8,
   Opcode,
   PeerError,
 } from '../protocol/index.js';
+import { ConnectionEvents } from './connection-events.js';
 import { closedError, toArrayBuffer } from './data.js';
 import { type HeartbeatMember, joinHeartbeat, leaveHeartbeat } from './heartbeat.js';
+import { ListenerStore_ } from './listener-store.js';
 import type { BackpressurePolicy, BinaryType, BindingSettings } from './options.js';
 import { type Callback, type DroppedMessage, HOLD_AT, Outbox, type OutboxHost } from './outbox.js';
 import type { PreparedMessage } from './prepared-message.js';
+import { RateBudget } from './rate-budget.js';
 import type { ServerPubSub } from './server-pubsub.js';
+import {
+  ALIVE,
+  BACKLOG,
+  CLOSE_QUEUED,
+  CLOSED,
+  CLOSING,
+  CONNECTING,
+  EMPTY,
+  FLUSH_SCHEDULED,
+  IN_RECEIVE,
+  INFLATING,
+  OPEN,
+  PAUSED,
+} from './socket-state.js';
 import { StreamTransport } from './stream-transport.js';
 import type { Transport, TransportSink } from './transport.js';
 import type { WebSocket } from './websocket.js';
-
-export const CONNECTING = 0;
-export const OPEN = 1;
-export const CLOSING = 2;
-export const CLOSED = 3;
-export const EMPTY = Buffer.alloc(0);
-export const MAX_CONTROL_PAYLOAD = 125;
-
-// WebSocket state bits (one field: an idle connection should cost little).
-/** A frame arrived since the last heartbeat sweep. */
-export const ALIVE = 1;
-export const FLUSH_SCHEDULED = 2;
-/** Inside `receiveData`: sends are flushed once at its end. */
-export const IN_RECEIVE = 4;
-/** The application paused reading. */
-export const PAUSED = 8;
-/** Input is held while a compressed message inflates. */
-export const INFLATING = 16;
-/** `close()` was called; its close frame waits behind queued messages. */
-export const CLOSE_QUEUED = 32;
-/** Reading stopped: the peer pings but does not read our pongs (see `_onPingReceived`). */
-export const BACKLOG = 64;
-
-/** A received binary message, per `binaryType`: a Buffer, an ArrayBuffer, or a list of Buffers. */
-export type RawData = Buffer | ArrayBuffer | Buffer[];
-
-/** The events of a WebSocket and their arguments. */
-export interface WebSocketEvents {
-  open: [];
-  message: [data: RawData, isBinary: boolean];
-  ping: [data: Buffer];
-  pong: [data: Buffer];
-  close: [code: number, reason: Buffer];
-  error: [error: Error];
-  upgrade: [response: IncomingMessage];
-  'unexpected-response': [request: ClientRequest, response: IncomingMessage];
-  redirect: [url: string, request: ClientRequest];
-  /**
-   * After a `send()` that returned false: nothing waits in tsws any more and the socket is
-   * under its hold mark, so sending may go on. Never emitted from inside `send()`.
-   */
-  drain: [];
-  /** A backpressure policy dropped a whole message (emitted from inside the `send()` call). */
-  dropped: [info: DroppedMessage];
-}
+import type { WebSocketEvents } from './websocket-events.js';
 
 /**
  * The internals of a WebSocket connection: its transport, its protocol core, flushing, the
@@ -112,7 +83,7 @@ export abstract class SocketBase
   /** permessage-deflate, when agreed (RFC 7692). @internal */
   _deflate: PerMessageDeflate | undefined;
   /** Rate budgets, when configured: tokens left and when they were counted. */
-  protected _budget: { messages: number; bytes: number; at: number } | undefined;
+  protected _budget: RateBudget | undefined;
   protected _afterCloseBytes = 0;
   protected _localReason: Buffer | undefined;
   /** @internal The server tracking this connection in its `clients` (and its topics). */
@@ -213,10 +184,7 @@ export abstract class SocketBase
       this._deflate = deflate;
       this._conn.allowRsv1 = true;
     }
-    if (settings.rateLimit !== undefined) {
-      const { messages, bytes } = settings.rateLimit;
-      this._budget = { messages, bytes, at: performance.now() };
-    }
+    if (settings.rateLimit !== undefined) this._budget = new RateBudget(settings.rateLimit);
     this._readyState = OPEN;
     if (settings.heartbeat !== undefined) joinHeartbeat(this, settings.heartbeat);
     transport.start(this, head);
@@ -326,16 +294,7 @@ export abstract class SocketBase
    * connection failed with 1008) when over.
    */
   _charge(bytes: number): boolean {
-    const budget = this._budget;
-    if (budget === undefined) return true;
-    const limit = this._settings!.rateLimit!;
-    const now = performance.now();
-    const elapsed = (now - budget.at) / 1000;
-    budget.at = now;
-    // Token buckets holding at most one second's worth (the burst).
-    budget.messages = Math.min(limit.messages, budget.messages + elapsed * limit.messages) - 1;
-    budget.bytes = Math.min(limit.bytes, budget.bytes + elapsed * limit.bytes) - bytes;
-    if (budget.messages >= 0 && budget.bytes >= 0) return true;
+    if (this._budget === undefined || this._budget.charge(bytes)) return true;
     this._budget = undefined;
     this._failLocally(
       new PeerError(
@@ -624,36 +583,6 @@ export abstract class SocketBase
     // Messages waiting for the transport may go now (writes often complete at once).
     if (this._outbox?.active) this._outbox.pump();
     if (conn.closeExpected()) this._armCloseTimer();
-  }
-}
-
-/** EventEmitter's listener table, in fast mode: no inherited names, shared hidden classes. */
-function ListenerStore(this: object): void {}
-ListenerStore.prototype = Object.create(null);
-type ListenerStore = {};
-const ListenerStore_ = ListenerStore as unknown as new () => ListenerStore;
-
-/** The protocol core's events, forwarded to the WebSocket: one small object per connection. */
-class ConnectionEvents implements ConnectionHandler {
-  constructor(private readonly ws: SocketBase) {}
-  onMessage(data: Buffer, isBinary: boolean, compressed: boolean): void {
-    if (!this.ws._charge(data.length)) return;
-    if (compressed) this.ws._inflate(data, isBinary);
-    else this.ws._emitMessage(data, isBinary);
-  }
-  onPing(data: Buffer): void {
-    if (!this.ws._charge(data.length)) return;
-    this.ws._onPingReceived();
-    this.ws.emit('ping', data);
-  }
-  onPong(data: Buffer): void {
-    if (this.ws._charge(data.length)) this.ws._onPong(data);
-  }
-  onClose(): void {
-    this.ws._onCloseFrame();
-  }
-  onError(error: PeerError): void {
-    if (this.ws.listenerCount('error') > 0) this.ws.emit('error', error);
   }
 }
 

@@ -12,7 +12,7 @@ import type {
   ServerPubSub,
   SubscribeOptions,
 } from './server-pubsub.js';
-import type { RawData } from './socket-base.js';
+import { SocketBase } from './socket-base.js';
 import {
   CLOSE_QUEUED,
   CLOSED,
@@ -23,10 +23,10 @@ import {
   MAX_CONTROL_PAYLOAD,
   OPEN,
   PAUSED,
-  SocketBase,
-} from './socket-base.js';
+} from './socket-state.js';
+import type { RawData } from './websocket-events.js';
 
-export type { RawData, WebSocketEvents } from './socket-base.js';
+export type { RawData, WebSocketEvents } from './websocket-events.js';
 
 /**
  * A WebSocket connection, with the API ws users know: the server hands one to its

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { WebSocket, WebSocketServer } from '../../src/index.js';
+import type { Lifetimes } from '../../src/node/lifetimes.js';
 import { rawConnect, rawUpgrade } from '../helpers/node-raw.js';
 import {
   client,
@@ -130,9 +131,8 @@ describe('maxLifetime', () => {
       const ws = client(t, url);
       await next(ws, 'open');
     }
-    const deadlines = [
-      ...(wss as unknown as { _deadlines: Map<unknown, number> })._deadlines.values(),
-    ];
+    const lifetimes = (wss as unknown as { _lifetimes: Lifetimes })._lifetimes;
+    const deadlines = [...wss.clients!].map((ws) => lifetimes.deadline(ws)!);
     assert.equal(deadlines.length, 8);
     assert.ok(new Set(deadlines).size > 1, 'not all the same');
     const now = Date.now();
