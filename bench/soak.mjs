@@ -79,6 +79,8 @@ const stats = {
   opened: 0,
   failedToOpen: 0,
   left: { close: 0, drop: 0, halfClose: 0 },
+  /** Echoes never received on connections that left, by the way they left. */
+  unansweredOnLeave: { close: 0, drop: 0, halfClose: 0 },
   unexpectedClose: 0,
   sent: 0,
   echoed: 0,
@@ -90,7 +92,7 @@ const live = [];
 function open() {
   return new Promise((resolve) => {
     const ws = new WebSocket(url, { perMessageDeflate: false });
-    const peer = { ws, expected: [], leaving: false };
+    const peer = { ws, expected: [], leaving: undefined };
     let settled = false;
     const settle = (ok) => {
       if (settled) return;
@@ -111,7 +113,8 @@ function open() {
     ws.on('error', () => settle(false));
     ws.on('close', () => {
       settle(false);
-      if (!peer.leaving && !stopping) stats.unexpectedClose++;
+      if (peer.leaving === undefined && !stopping) stats.unexpectedClose++;
+      if (peer.leaving !== undefined) stats.unansweredOnLeave[peer.leaving] += peer.expected.length;
       const i = live.indexOf(peer);
       if (i >= 0) live.splice(i, 1);
     });
@@ -132,8 +135,8 @@ async function openMany(n, parallel = 200) {
 
 /** One connection leaves, in one of the three ways a real client does. */
 function leave(peer) {
-  peer.leaving = true;
   const way = Math.floor(Math.random() * 3);
+  peer.leaving = ['close', 'drop', 'halfClose'][way];
   if (way === 0) {
     stats.left.close++;
     peer.ws.close(1000);
@@ -245,6 +248,7 @@ ${new Date().toISOString()}, Node.js ${process.version}. Churn ${CHURN} connecti
 |---|---|
 | connections opened | ${stats.opened} (failed to open: ${stats.failedToOpen}) |
 | messages sent / echoed | ${stats.sent} / ${stats.echoed} |
+| echoes not received on connections that left (close / drop / half-close) | ${stats.unansweredOnLeave.close} / ${stats.unansweredOnLeave.drop} / ${stats.unansweredOnLeave.halfClose} |
 | wrong or out-of-order echoes | ${stats.wrongEcho} |
 | echoes lost on connections still open at the end | ${lost} |
 | connections closed by the server unasked | ${stats.unexpectedClose} |
@@ -264,5 +268,11 @@ writeFileSync(
   join(values.out, 'soak-latest.json'),
   `${JSON.stringify({ options: values, stats, lost, samples }, null, 2)}\n`,
 );
-const ok = stats.wrongEcho === 0 && lost === 0 && stats.unexpectedClose === 0;
+// An echo may be lost to a dropped connection; one that closed or half-closed must get them all.
+const ok =
+  stats.wrongEcho === 0 &&
+  lost === 0 &&
+  stats.unexpectedClose === 0 &&
+  stats.unansweredOnLeave.close === 0 &&
+  stats.unansweredOnLeave.halfClose === 0;
 process.exit(ok ? 0 : 1);
