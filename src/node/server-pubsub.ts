@@ -121,6 +121,7 @@ export class ServerPubSub implements AdapterSink {
     if (this.closed) return false;
     // A copy: the caller may reuse its buffer while the message is compressed or in flight.
     const payload = toPayload(data);
+    // (Two calls: Buffer.from's overloads take a string or a view, not the union.)
     const bytes = typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload);
     const binary = options?.binary ?? typeof data !== 'string';
     const except = from ?? exceptOf(options?.except);

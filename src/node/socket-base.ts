@@ -130,7 +130,7 @@ export abstract class SocketBase
       this._deliverFrame(payload, binary, fin, undefined, cb);
       return true;
     }
-    return box.send(payload, binary, fin, cb, compressed);
+    return box.send(payload, binary, fin, cb, compressed, bytes);
   }
 
   /** Lets held input flow again (after a user pause, or once a message is inflated). */
@@ -452,11 +452,7 @@ export abstract class SocketBase
     }
     const frame = message.frame(sequenced);
     const box = this._outbox;
-    if (
-      (box === undefined || box.idle) &&
-      !this._conn!.sendingFragmented &&
-      this._pendingBytes() < Math.min(HOLD_AT, this._maxBackpressure)
-    ) {
+    if ((box === undefined || box.idle) && !this._conn!.sendingFragmented && this._fits()) {
       this._deliverRaw(frame);
       return true;
     }
