@@ -182,15 +182,26 @@ function start(
   req.end();
 }
 
-/** Credentials stay with the host they were meant for. */
+/**
+ * Credentials stay with the server they were meant for, as ws and python-websockets keep them:
+ * a redirect to another host or port drops `Authorization`, `Cookie` and the `auth` option
+ * (and a given `Host`); one from wss: to ws: drops them too, as they would cross in clear.
+ * Dropped once, they stay dropped for the rest of the chain.
+ */
 function redirectOptions(options: ClientOptions, from: Target, to: Target): ClientOptions {
-  if (from.url.host === to.url.host || options.headers === undefined) return options;
+  // URL has lower-cased the host names; the ports are the effective ones (80/443 by default).
+  const sameServer = from.host === to.host && from.port === to.port;
+  if (sameServer && !(from.secure && !to.secure)) return options;
+  const { auth: _auth, headers: given, ...rest } = options;
+  if (given === undefined) return rest;
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(options.headers)) {
+  for (const [name, value] of Object.entries(given)) {
     const lower = name.toLowerCase();
-    if (lower !== 'authorization' && lower !== 'cookie' && lower !== 'host') headers[name] = value;
+    if (lower === 'authorization' || lower === 'cookie') continue;
+    if (lower === 'host' && !sameServer) continue;
+    headers[name] = value;
   }
-  return { ...options, headers };
+  return { ...rest, headers };
 }
 
 // http.request passes its whole options object, whose `path` is the URL path: not a socket path.
