@@ -2,6 +2,9 @@ import type { RequestOptions } from 'node:https';
 import type { PerMessageDeflateOptions } from '../extensions/index.js';
 import type { ConnectionSettings } from './options.js';
 
+/** The client's default `handshakeTimeout`, in milliseconds. */
+export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+
 /**
  * Options of `new WebSocket(url, protocols, options)`. Besides the connection settings, any
  * `http.request`/`https.request` option passes through (TLS: `ca`, `cert`, `key`,
@@ -15,7 +18,11 @@ export interface ClientOptions
     > {
   /** Extra request headers (not the handshake's own: Upgrade, Connection, Sec-WebSocket-*). */
   headers?: Record<string, string>;
-  /** Milliseconds allowed for the opening handshake, from the TCP connect to the 101. */
+  /**
+   * Milliseconds from the dial to `open`: a deadline covering DNS, TCP, TLS, redirects and the
+   * 101, which bytes trickling in do not extend. Default 10 s (python-websockets' open_timeout);
+   * 0 for none.
+   */
   handshakeTimeout?: number;
   /** The `Origin` header to send. */
   origin?: string;

@@ -17,7 +17,7 @@ import {
   parseWebSocketUrl,
   validateServerResponse,
 } from '../handshake/index.js';
-import type { ClientOptions } from './client-options.js';
+import { type ClientOptions, DEFAULT_HANDSHAKE_TIMEOUT } from './client-options.js';
 import { type BindingSettings, bindingSettings } from './options.js';
 import type { WebSocket } from './websocket.js';
 
@@ -36,8 +36,38 @@ export function dial(
   const target = parseWebSocketUrl(address);
   if (target instanceof HandshakeError) throw asSyntaxError(target);
   const settings = bindingSettings('client', options);
-  start(ws, target, protocols, options, settings, 0);
+  const deadline = startDeadline(options.handshakeTimeout);
+  start(ws, target, protocols, options, settings, deadline, 0);
   return target.url.href;
+}
+
+/**
+ * One timer from the dial to `open`, across redirects: a socket idle timeout would restart on
+ * every byte, so a server trickling its answer could hold the client for ever.
+ */
+interface Deadline {
+  timer: NodeJS.Timeout | undefined;
+  /** Fails the request under way. */
+  expire: (() => void) | undefined;
+}
+
+function startDeadline(timeout = DEFAULT_HANDSHAKE_TIMEOUT): Deadline {
+  if (!(typeof timeout === 'number' && timeout >= 0)) {
+    throw new TypeError('handshakeTimeout must be a number of milliseconds');
+  }
+  const deadline: Deadline = { timer: undefined, expire: undefined };
+  if (timeout > 0 && timeout !== Number.POSITIVE_INFINITY) {
+    // setTimeout takes at most 2^31-1 ms.
+    const ms = Math.min(timeout, 0x7fffffff);
+    deadline.timer = setTimeout(() => deadline.expire?.(), ms);
+  }
+  return deadline;
+}
+
+function endDeadline(deadline: Deadline): void {
+  deadline.expire = undefined;
+  if (deadline.timer !== undefined) clearTimeout(deadline.timer);
+  deadline.timer = undefined;
 }
 
 function start(
@@ -46,11 +76,12 @@ function start(
   protocols: string[],
   options: ClientOptions,
   settings: BindingSettings,
+  deadline: Deadline,
   redirects: number,
 ): void {
   const {
     headers: extraHeaders,
-    handshakeTimeout,
+    handshakeTimeout: _handshakeTimeout, // the deadline, already running
     origin,
     followRedirects = false,
     maxRedirects = 10,
@@ -80,7 +111,6 @@ function start(
     path: target.path,
     method: 'GET',
     headers,
-    timeout: handshakeTimeout,
     ...(requestOptions.agent === undefined
       ? { createConnection: target.secure ? tlsConnect : netConnect }
       : {}),
@@ -89,15 +119,15 @@ function start(
   const fail = (error: Error) => {
     if (settled) return;
     settled = true;
+    endDeadline(deadline);
     ws._abortHandshake = undefined;
     req.destroy();
     ws._failHandshake(error);
   };
   ws._abortHandshake = (message) => fail(new HandshakeError('WS_ERR_HANDSHAKE_ABORTED', message));
+  deadline.expire = () =>
+    fail(new HandshakeError('WS_ERR_HANDSHAKE_TIMEOUT', 'Opening handshake has timed out'));
 
-  req.on('timeout', () =>
-    fail(new HandshakeError('WS_ERR_HANDSHAKE_TIMEOUT', 'Opening handshake has timed out')),
-  );
   req.on('error', (error) => fail(error));
   req.on('response', (res: IncomingMessage) => {
     if (settled) return;
@@ -107,6 +137,7 @@ function start(
       settled = true;
       req.destroy();
       if (redirects >= maxRedirects) {
+        endDeadline(deadline);
         ws._failHandshake(
           new HandshakeError('WS_ERR_TOO_MANY_REDIRECTS', 'Maximum redirects exceeded'),
         );
@@ -119,12 +150,14 @@ function start(
         next = new HandshakeError('WS_ERR_INVALID_URL', `Invalid redirect location: ${location}`);
       }
       if (next instanceof HandshakeError) {
+        endDeadline(deadline);
         ws._failHandshake(next);
         return;
       }
       ws._url = next.url.href;
       ws.emit('redirect', ws._url, req);
-      start(ws, next, protocols, redirectOptions(options, target, next), settings, redirects + 1);
+      const nextOptions = redirectOptions(options, target, next);
+      start(ws, next, protocols, nextOptions, settings, deadline, redirects + 1);
       return;
     }
     if (ws.emit('unexpected-response', req, res)) return;
@@ -174,6 +207,7 @@ function start(
       }
     }
     settled = true;
+    endDeadline(deadline);
     ws._abortHandshake = undefined;
     ws._protocol = result.protocol;
     ws._setSocket(socket, head, settings, deflate);
