@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import { parseBytes } from './sizes.js';
+import { UsageFault } from './usage-fault.js';
 
 // `tsws bench`'s command line.
 
@@ -7,14 +9,14 @@ export const BENCH_USAGE = `Usage: tsws bench <url> [options]
   on each (one more is sent for every echo received), checks every echo's length and type,
   and reports messages/s, MiB/s (one direction) and round-trip latency (p50, p99, p99.9).
 
-  --connections N   connections (default 100)
-  --window W        messages in flight per connection (default 16)
-  --size BYTES      payload bytes per message (default 16)
-  --text            text messages with an ASCII payload (default: binary)
-  --duration S      measured seconds (default 10)
-  --warmup S        seconds of load before measuring (default 2)
-  --json            print one JSON object on stdout instead of the table
-  --quiet           no progress line on stderr
+  -c, --connections N   connections (default 100)
+  -w, --window W        messages in flight per connection (default 16)
+  -s, --size BYTES      payload bytes per message (default 16; K, M, G suffixes: 64K, 1M)
+  --text                text messages with an ASCII payload (default: binary)
+  -d, --duration S      measured seconds (default 10)
+  --warmup S            seconds of load before measuring (default 2)
+  --json                print one JSON object on stdout instead of the table
+  -q, --quiet           no progress line on stderr (progress: once a second while it runs)
   Only loopback servers (127.0.0.0/8, ::1, localhost) are accepted. Exit status: 0, or 1
   when any error happened (a connection that failed, closed early, or a wrong echo); 2 on bad usage.
 `;
@@ -31,7 +33,7 @@ export interface BenchOptions {
   quiet: boolean;
 }
 
-export class BenchUsageError extends Error {}
+export class BenchUsageError extends UsageFault {}
 
 export function parseBenchArgs(args: string[]): BenchOptions {
   let parsed: ReturnType<typeof parse>;
@@ -48,7 +50,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     url,
     connections: integer('--connections', values.connections, 1, 1_000_000),
     window: integer('--window', values.window, 1, 1_000_000),
-    size: integer('--size', values.size, 0, 2 ** 31 - 1),
+    size: size(values.size),
     text: values.text,
     duration: seconds('--duration', values.duration, false),
     warmup: seconds('--warmup', values.warmup, true),
@@ -80,6 +82,17 @@ function integer(name: string, text: string, min: number, max: number): number {
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new BenchUsageError(`${name} takes an integer from ${min} to ${max}: ${text}`);
   }
+  return n;
+}
+
+function size(text: string): number {
+  let n: number;
+  try {
+    n = parseBytes('size', text, { zero: true });
+  } catch (error) {
+    throw new BenchUsageError((error as Error).message);
+  }
+  if (n > 2 ** 31 - 1) throw new BenchUsageError(`--size takes at most 2G - 1 bytes: ${text}`);
   return n;
 }
 

@@ -134,6 +134,7 @@ export function runBench(
     let lastProgressMsgs = 0;
     let lastProgressAt = t0;
     let progressShown = false;
+    let firstOpenError: string | undefined;
 
     const say = (line: string) => {
       if (progressShown) io.stderr.write('\n');
@@ -192,8 +193,10 @@ export function runBench(
         next();
       });
       ws.on('error', (error: Error) => {
-        // While opening, a failure is counted once, by its close below.
-        if (phase !== DONE) fault(`conn ${index}: ${error.message}`, phase !== OPENING);
+        // While opening, a failure is counted once, by its close below; it is only reported
+        // while some connection opens (when none does, one line says why, in startLoad).
+        if (phase === OPENING && opened === 0) firstOpenError ??= error.message;
+        else if (phase !== DONE) fault(`conn ${index}: ${error.message}`, phase !== OPENING);
       });
       ws.on('close', (code: number) => {
         if (!isOpen[index]) {
@@ -222,7 +225,9 @@ export function runBench(
       if (openTimer !== undefined) clearTimeout(openTimer);
       openTimer = undefined;
       if (opened === 0) {
-        say('no connection could be opened');
+        say(
+          `cannot connect to ${options.url}: ${firstOpenError ?? 'no connection could be opened'}`,
+        );
         stop();
         return;
       }
@@ -452,7 +457,9 @@ export async function benchCommand(
     return 2;
   }
   const result = await runBench(options, client);
-  process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : formatBenchResult(result));
+  // Nothing opened: the line on stderr says why; a table of zeros would say nothing more.
+  if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else if (result.conns_open > 0) process.stdout.write(formatBenchResult(result));
   return benchStatus(result);
 }
 

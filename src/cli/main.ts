@@ -1,34 +1,53 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { benchCommand } from './bench.js';
+import { BENCH_USAGE, benchCommand } from './bench.js';
 import { chatPubSub } from './chat.js';
-import { connect, ExitStatus } from './connect.js';
+import { CONNECT_USAGE, connect, ExitStatus } from './connect.js';
+import { listenErrorLine } from './listen-error.js';
 import { SERVE_FLAGS, SERVE_USAGE, serveOptions, startEchoServer } from './serve.js';
 import { UsageFault } from './usage-fault.js';
 
-const USAGE = `Usage:
-${SERVE_USAGE}  tsws connect <url> [--header "Name: value"]... [--protocol NAME]... [--execute MSG] [--wait MS]
-      An interactive client: each line typed is sent, each message received is printed.
-      --execute sends MSG, prints the answer and closes. Exit status: 0 after a normal close
-      (1000, 1001, 1005), 1 on a failure (cannot connect, abnormal close, error code), 2 on bad usage.
-  tsws bench <url> [--connections 100] [--window 16] [--size 16] [--text] [--duration 10]
-             [--warmup 2] [--json] [--quiet]
-      An echo load generator on tsws's client (loopback servers only): keeps --window messages
-      in flight on each connection and reports msgs/s, MiB/s and latency p50/p99/p99.9.
-      Exit status: 0, 1 when any error happened, 2 on bad usage.
+const USAGE = `Usage: tsws <command> [options]   (tsws <command> --help: that command's options)
+  tsws serve [--port 8080] [--host HOST] [--deflate] [--chat [--redis URL]] [limits]
+      an echo server on every path, chat rooms, and the demo page at http://localhost:8080/
+  tsws connect <url> [-H "Name: value"] [-s PROTOCOL] [-x MSG] [--json]
+      an interactive client, like wscat
+  tsws bench <url> [-c 100] [-w 16] [-s 16] [--text] [-d 10] [--json]
+      an echo load generator (loopback servers only)
   tsws --version | --help
 `;
 
+/** Each command: its usage (for --help and usage errors) and what runs it. */
+const COMMANDS: Record<string, { usage: string; run: (args: string[]) => Promise<number> }> = {
+  serve: { usage: `Usage:\n${SERVE_USAGE}`, run: serveCommand },
+  connect: { usage: `Usage:\n${CONNECT_USAGE}`, run: connectCommand },
+  bench: { usage: BENCH_USAGE, run: (args) => benchCommand(args) },
+};
+
+/** Ends the command with one line on stderr and exit status 1 (a fault of the environment). */
+class CommandFault extends Error {}
+
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case 'serve':
-      return serveCommand(rest);
-    case 'connect':
-      return connectCommand(rest);
-    case 'bench':
-      return benchCommand(rest);
+  const [name, ...rest] = argv;
+  const command = name === undefined ? undefined : COMMANDS[name];
+  if (command !== undefined) {
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(command.usage);
+      return 0;
+    }
+    try {
+      return await command.run(rest);
+    } catch (error) {
+      const usage =
+        error instanceof UsageFault ||
+        (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
+      process.stderr.write(`tsws: ${(error as Error).message}\n`);
+      if (usage) process.stderr.write(`\n${command.usage}`);
+      return usage ? ExitStatus.Usage : 1;
+    }
+  }
+  switch (name) {
     case '--version':
     case '-v':
       process.stdout.write(`${version()}\n`);
@@ -39,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     default:
-      process.stderr.write(command ? `unknown command: ${command}\n\n${USAGE}` : USAGE);
+      process.stderr.write(name ? `tsws: unknown command: ${name}\n\n${USAGE}` : USAGE);
       return ExitStatus.Usage;
   }
 }
@@ -50,15 +69,28 @@ async function serveCommand(args: string[]): Promise<number> {
   if (values.redis !== undefined && !values.chat) throw new UsageFault('--redis needs --chat');
   if (values.chat)
     options.settings = { ...options.settings, pubsub: await chatPubSub(values.redis) };
-  const server = await startEchoServer(options);
+  let server: Awaited<ReturnType<typeof startEchoServer>>;
+  try {
+    server = await startEchoServer(options);
+  } catch (error) {
+    const line = listenErrorLine(error, options.port, options.host);
+    if (line === undefined) throw error;
+    throw new CommandFault(line);
+  }
   server.wss.on('undelivered', (report) => {
     process.stderr.write(`tsws: undelivered (${report.reason}) in room ${report.topic}\n`);
   });
+  // Where it listens, truthfully: every interface unless --host names one.
+  const everywhere = options.host === undefined;
   const shown =
-    values.host && values.host !== '0.0.0.0' && values.host !== '::' ? values.host : 'localhost';
+    everywhere || options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host!;
   const hostPart = shown.includes(':') ? `[${shown}]` : shown;
+  const where = everywhere
+    ? `every interface (IPv4 and IPv6), port ${server.port}`
+    : `${options.host} only, port ${server.port}`;
   process.stdout.write(
-    `tsws echo server: http://${hostPart}:${server.port}/ (demo page), ws://${hostPart}:${server.port}/ (echo on any path)\n`,
+    `tsws echo server listening on ${where}\n` +
+      `  http://${hostPart}:${server.port}/ (demo page), ws://${hostPart}:${server.port}/ (echo on any path)\n`,
   );
   if (values.chat) {
     const via = values.redis === undefined ? 'this process' : `Redis at ${values.redis}`;
@@ -90,10 +122,16 @@ async function connectCommand(args: string[]): Promise<number> {
       execute: { type: 'string', short: 'x' },
       wait: { type: 'string', short: 'w', default: '5000' },
       'handshake-timeout': { type: 'string', default: '10000' },
+      json: { type: 'boolean', default: false },
     },
     strict: true,
   });
   if (positionals.length !== 1) throw new UsageFault('connect takes exactly one URL');
+  const url = positionals[0]!;
+  // `localhost:8080` parses as a URL with the scheme "localhost:": say what was meant.
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+    throw new UsageFault(`${url} is not a ws:// or wss:// URL; did you mean ws://${url}?`);
+  }
   const headers: Record<string, string> = {};
   for (const header of values.header) {
     const colon = header.indexOf(':');
@@ -105,12 +143,13 @@ async function connectCommand(args: string[]): Promise<number> {
   if (!(wait > 0) || !(handshakeTimeout > 0))
     throw new UsageFault('--wait and --handshake-timeout take milliseconds');
   return connect({
-    url: positionals[0]!,
+    url,
     headers,
     protocols: values.protocol,
     execute: values.execute,
     wait,
     handshakeTimeout,
+    json: values.json,
     input: process.stdin,
     output: process.stdout,
     errors: process.stderr,
@@ -129,11 +168,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = status;
   },
   (error: unknown) => {
-    const usage =
-      error instanceof UsageFault ||
-      (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    process.stderr.write(`tsws: ${(error as Error).message}\n`);
-    if (usage) process.stderr.write(`\n${USAGE}`);
-    process.exitCode = usage ? ExitStatus.Usage : 1;
+    // Not a user's mistake: a bug or an unforeseen fault, so the stack helps.
+    process.stderr.write(`tsws: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
   },
 );

@@ -7,6 +7,7 @@ import type { BackpressurePolicy } from '../node/options.js';
 import type { ServerOptions } from '../node/server.js';
 import { joinChat } from './chat.js';
 import { DEMO_PAGE } from './demo-page.js';
+import { parseBytes as bytes } from './sizes.js';
 import { UsageFault } from './usage-fault.js';
 
 /** The flags of `tsws serve`, for `util.parseArgs`: a new flag is a row here and a line in `serveOptions`. */
@@ -96,19 +97,6 @@ function count(flag: string, value: string): number {
   return n;
 }
 
-/** Bytes, with an optional K, M or G suffix (binary multiples). */
-function bytes(flag: string, value: string): number {
-  const match = /^(\d+)\s*([kmg]?)(?:i?b)?$/i.exec(value);
-  const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match?.[2]?.toLowerCase() ?? ''];
-  const n = match === null || scale === undefined ? Number.NaN : Number(match[1]) * scale;
-  if (!(n > 0)) {
-    throw new UsageFault(
-      `--${flag} takes a positive number of bytes (K, M, G), not ${JSON.stringify(value)}`,
-    );
-  }
-  return n;
-}
-
 /** `MS[,MISSED]`, or `off`. */
 function heartbeat(value: string): ServerOptions['heartbeat'] {
   if (value === 'off') return false;
@@ -150,13 +138,17 @@ export async function startEchoServer(options: EchoServerOptions): Promise<EchoS
     if (options.chat && joinChat(wss, ws, req)) return;
     ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
   });
+  // A listen failure (port in use, unknown host) rejects here; the server relays it to wss as
+  // well, where it is the same fault and must not end the process as an unhandled 'error'.
+  const relayed = () => {};
+  wss.on('error', relayed);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
       server.off('error', reject);
       resolve();
     });
-  });
+  }).finally(() => wss.off('error', relayed));
   return {
     http: server,
     wss,

@@ -124,8 +124,34 @@ function load(): Libuv | undefined {
   }
 }
 
-/** The bindings, or undefined when this Node.js does not offer them (use `net` then). */
-export const libuv: Libuv | undefined = load();
+/**
+ * Whether touching Node internals could warn or crash: `process.binding` is deprecated
+ * (DEP0111, printed under `--pending-deprecation`), so it is not called at all when deprecations
+ * throw, nor under the permission model (which forbids it).
+ */
+function internalsUnsafe(): boolean {
+  const proc = process as unknown as { throwDeprecation?: boolean; permission?: unknown };
+  if (proc.throwDeprecation === true || proc.permission !== undefined) return true;
+  const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ');
+  return /--throw-deprecation|--experimental-permission|--permission\b/.test(flags);
+}
+
+/**
+ * The bindings, or undefined when this Node.js does not offer them (use `net` then). Loaded by
+ * `loadLibuv()` when a standalone server is created, never on import: a client-only program
+ * touches no internals. A live binding, so the transports read what was loaded.
+ */
+export let libuv: Libuv | undefined;
+let loaded = false;
+
+/** Loads the bindings once (undefined: use `net`/`http`). */
+export function loadLibuv(): Libuv | undefined {
+  if (!loaded) {
+    loaded = true;
+    libuv = internalsUnsafe() ? undefined : load();
+  }
+  return libuv;
+}
 
 /** An Error like Node's own for a libuv error code, e.g. `listen EADDRINUSE: address already in use 127.0.0.1:80`. */
 export function uvError(errno: number, syscall: string, address?: string, port?: number): Error {

@@ -24,7 +24,7 @@ import {
   DEFAULT_MAX_HEADER_SIZE,
   httpServerLimits,
 } from './http-limits.js';
-import { libuv } from './libuv.js';
+import { loadLibuv } from './libuv.js';
 import { Lifetimes } from './lifetimes.js';
 import { type BindingSettings, bindingSettings } from './options.js';
 import type {
@@ -117,7 +117,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     this.clients = this.options.clientTracking ? new Set() : undefined;
     // Checked in every mode, so that a bad value fails the same way on both paths.
     const limits = httpServerLimits(options);
-    if (options.port !== undefined && options.fastPath !== false && libuv !== undefined) {
+    if (options.port !== undefined && options.fastPath !== false && loadLibuv() !== undefined) {
       this._listener = this._listen(options, callback);
       this._ownsServer = true;
     } else if (options.port !== undefined) {

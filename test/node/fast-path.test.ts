@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import * as net from 'node:net';
 import { describe, it } from 'node:test';
 import { WebSocket, WebSocketServer } from '../../src/index.js';
-import { libuv } from '../../src/node/libuv.js';
+import { loadLibuv } from '../../src/node/libuv.js';
 import { encodeFrame } from '../helpers/frames.js';
 import { httpExchange, rawConnect, readHead, upgradeRequest } from '../helpers/node-raw.js';
 import {
@@ -18,7 +18,7 @@ import {
 
 // The standalone server's raw TCP path. Skipped only where Node lacks the handles (the whole
 // suite also runs with TSWS_NO_FAST_PATH=1, on the http path).
-const fast = libuv !== undefined;
+const fast = loadLibuv() !== undefined;
 
 describe('standalone server fast path', { skip: !fast && 'no libuv TCP handles here' }, () => {
   it('is used by default: req.socket is not a net.Socket, and knows the peer address', async (t) => {
