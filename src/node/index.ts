@@ -21,5 +21,6 @@ export type {
   SubscribeOptions,
 } from './server-pubsub.js';
 export { createWebSocketStream } from './stream.js';
+export type { OriginPattern } from './upgrade-origins.js';
 export { UpgradeRejection } from './upgrade-rejection.js';
 export { type RawData, WebSocket, type WebSocketEvents } from './websocket.js';
