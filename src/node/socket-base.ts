@@ -22,7 +22,9 @@ import type { ServerPubSub } from './server-pubsub.js';
 import {
   ALIVE,
   BACKLOG,
+  CLIENT_CLOSE_WAIT,
   CLOSE_QUEUED,
+  CLOSE_WAIT,
   CLOSED,
   CLOSING,
   CONNECTING,
@@ -151,11 +153,24 @@ export abstract class SocketBase
     return this._conn?.state === ConnectionState.Open && (this._bits & CLOSE_QUEUED) === 0;
   }
 
-  /** Destroys TCP if the closing handshake is not over within `closeTimeout` from now. */
+  /**
+   * Destroys TCP if the closing handshake is not over within `closeTimeout` from now. Once it
+   * is over, a client waits for the server's TCP close at most CLIENT_CLOSE_WAIT.
+   */
   protected _armCloseTimer(): void {
-    if (this._closeTimer !== undefined || this._readyState !== OPEN) return;
+    if (this._readyState !== OPEN) return;
+    const conn = this._conn!;
+    let ms = this._settings!.closeTimeout;
+    const over = conn.closeReceived && conn.closeSent;
+    if (over && (this._bits & CLOSE_WAIT) === 0 && conn.role === 'client') {
+      this._bits |= CLOSE_WAIT;
+      if (this._closeTimer !== undefined) clearTimeout(this._closeTimer);
+      this._closeTimer = undefined;
+      ms = Math.min(ms, CLIENT_CLOSE_WAIT);
+    }
+    if (this._closeTimer !== undefined) return;
     const transport = this._transport!;
-    this._closeTimer = setTimeout(() => transport.destroy(), this._settings!.closeTimeout);
+    this._closeTimer = setTimeout(() => transport.destroy(), ms);
   }
 
   // ---- internals shared with the server and the dialer ----
