@@ -35,7 +35,8 @@ export interface ConnectionSettings {
   /**
    * What happens beyond `maxBackpressure`: `'close'` fails the connection with 1008 (default),
    * `'drop-newest'` drops the message being sent, `'drop-oldest'` drops the oldest messages
-   * waiting in tsws first. Only whole messages are dropped (a `dropped` event reports each, its
+   * waiting in tsws first (it keeps the newest `maxBackpressure` bytes waiting in tsws, on top
+   * of what the socket holds, at most min(1 MiB, maxBackpressure)). Only whole messages are dropped (a `dropped` event reports each, its
    * callback gets `WS_ERR_MESSAGE_DROPPED`); a later fragment of a message already started
    * cannot be, so the connection is closed with 1008 then.
    */
