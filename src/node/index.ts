@@ -4,6 +4,13 @@ export {
   FAST_HEARTBEAT,
   type HeartbeatOptions,
 } from './heartbeat.js';
+export {
+  DEFAULT_MEMORY_BUDGET,
+  MemoryAccount,
+  MemoryBudget,
+  type MemoryPolicy,
+  processMemoryBudget,
+} from './memory-budget.js';
 export type { BinaryType, ConnectionSettings, SendData, SendOptions } from './options.js';
 export {
   type ServerOptions,
