@@ -26,6 +26,7 @@ export const DEFAULT_MEMORY_BUDGET = 256 * 1024 * 1024;
 export class MemoryBudget {
   readonly limit: number;
   private _used = 0;
+  private _peak = 0;
   /** Accounts holding bytes. */
   private holders = 0;
   /** Accounts holding bytes that cannot make progress (waiting here, or for zlib). */
@@ -42,6 +43,11 @@ export class MemoryBudget {
     return this._used;
   }
 
+  /** The most bytes reserved at once so far. */
+  get peak(): number {
+    return this._peak;
+  }
+
   /** Connections waiting for bytes to be released. */
   get waiting(): number {
     return this.waiters.length;
@@ -55,6 +61,7 @@ export class MemoryBudget {
     }
     account.reserved += bytes;
     this._used += bytes;
+    if (this._used > this._peak) this._peak = this._used;
   }
 
   /** @internal */
