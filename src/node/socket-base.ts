@@ -42,10 +42,7 @@ import type { WebSocketEvents } from './websocket-events.js';
  * The internals of a WebSocket connection: its transport, its protocol core, flushing, the
  * outbox, inflation and budgets. The public API is the WebSocket class (websocket.ts).
  */
-export abstract class SocketBase
-  extends EventEmitter<WebSocketEvents>
-  implements HeartbeatMember, TransportSink, OutboxHost
-{
+export abstract class SocketBase extends EventEmitter<WebSocketEvents> {
   abstract get readyState(): number;
   abstract terminate(): void;
 
@@ -593,3 +590,10 @@ function emitDrain(ws: SocketBase): void {
 function runCallbacks(callbacks: Callback[], error?: Error | null): void {
   for (const cb of callbacks) cb(error ?? null);
 }
+
+// SocketBase is a HeartbeatMember, TransportSink and OutboxHost through @internal members. It
+// is checked here rather than with `implements`, which the published .d.ts (stripInternal
+// leaves those members out) could not honour.
+type Serves<T extends HeartbeatMember & TransportSink & OutboxHost> = T;
+/** @internal */
+export type SocketBaseRoles = Serves<SocketBase>;
