@@ -4,8 +4,12 @@ import { asciiLowerCase, isToken, trimOws } from './tokens.js';
 /** Header fields as Node gives them: lower-case names, repeated lines as arrays. */
 export type IncomingHeaders = Record<string, string | string[] | undefined>;
 
-/** Header fields to write: a value per line, an array for repeated lines. */
-export type OutgoingHeaders = Record<string, string | string[]>;
+/**
+ * Header fields to write: a value per line, an array for repeated lines. A finite number is
+ * written in decimal, as Node's `setHeader` takes it (`'Retry-After': 5`).
+ */
+export type OutgoingHeaders = Record<string, HeaderValue | readonly HeaderValue[]>;
+export type HeaderValue = string | number;
 
 /**
  * The value of a field that must appear once, OWS trimmed (RFC 7230 §3.2.4); `undefined` when
@@ -25,19 +29,23 @@ const FIELD_VALUE = /^[\t\x20-\x7e]*$/;
  * Throws unless `name` is a token and `value` holds no CR, LF or other control character
  * (RFC 7230 §3.2): a CR LF in either would let a caller's input inject header lines.
  */
-export function checkHeaderField(name: string, value: string): void {
+export function checkHeaderField(name: string, value: HeaderValue): void {
   if (!isToken(name)) {
     throw new HandshakeError(
       HandshakeErrorCode.InvalidHeader,
       `Invalid header name: ${JSON.stringify(name)}`,
     );
   }
-  if (typeof value !== 'string' || !FIELD_VALUE.test(value)) {
+  if (typeof value === 'number' ? !Number.isFinite(value) : !isFieldValue(value)) {
     throw new HandshakeError(
       HandshakeErrorCode.InvalidHeader,
       `Invalid value for header ${JSON.stringify(name)}`,
     );
   }
+}
+
+function isFieldValue(value: unknown): boolean {
+  return typeof value === 'string' && FIELD_VALUE.test(value);
 }
 
 /**
@@ -47,6 +55,9 @@ export function checkHeaderField(name: string, value: string): void {
  */
 export function headerLines(headers: OutgoingHeaders, reserved: ReadonlySet<string>): string[] {
   const lines: string[] = [];
+  if (headers === null || typeof headers !== 'object') {
+    throw new HandshakeError(HandshakeErrorCode.InvalidHeader, 'Headers must be an object');
+  }
   for (const [name, value] of Object.entries(headers)) {
     if (reserved.has(asciiLowerCase(name))) {
       throw new HandshakeError(
@@ -54,9 +65,9 @@ export function headerLines(headers: OutgoingHeaders, reserved: ReadonlySet<stri
         `The ${name} header is set by the handshake and cannot be given`,
       );
     }
-    for (const v of Array.isArray(value) ? value : [value]) {
+    for (const v of Array.isArray(value) ? (value as HeaderValue[]) : [value as HeaderValue]) {
       checkHeaderField(name, v);
-      lines.push(`${name}: ${v}`);
+      lines.push(`${name}: ${String(v)}`);
     }
   }
   return lines;

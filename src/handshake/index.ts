@@ -12,7 +12,7 @@ export {
   parseExtensionHeader,
 } from './extension-header.js';
 export { HandshakeError, HandshakeErrorCode } from './handshake-error.js';
-export type { IncomingHeaders, OutgoingHeaders } from './header-fields.js';
+export type { HeaderValue, IncomingHeaders, OutgoingHeaders } from './header-fields.js';
 export {
   MAX_LEADING_EMPTY_LINES,
   MAX_METHOD_LENGTH,

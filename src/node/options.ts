@@ -1,5 +1,6 @@
 import { type ConnectionConfig, connectionConfig, type Role } from '../protocol/index.js';
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions, validateHeartbeat } from './heartbeat.js';
+import { MemoryBudget, type MemoryPolicy, processMemoryBudget } from './memory-budget.js';
 
 /** Settings of an open connection, shared by server-side sockets and the client. */
 export interface ConnectionSettings {
@@ -35,7 +36,8 @@ export interface ConnectionSettings {
   /**
    * What happens beyond `maxBackpressure`: `'close'` fails the connection with 1008 (default),
    * `'drop-newest'` drops the message being sent, `'drop-oldest'` drops the oldest messages
-   * waiting in tsws first. Only whole messages are dropped (a `dropped` event reports each, its
+   * waiting in tsws first (it keeps the newest `maxBackpressure` bytes waiting in tsws, on top
+   * of what the socket holds, at most min(1 MiB, maxBackpressure)). Only whole messages are dropped (a `dropped` event reports each, its
    * callback gets `WS_ERR_MESSAGE_DROPPED`); a later fragment of a message already started
    * cannot be, so the connection is closed with 1008 then.
    */
@@ -45,6 +47,19 @@ export interface ConnectionSettings {
    * beyond them the connection is failed with 1008 (`WS_ERR_RATE_LIMITED`). Default: none.
    */
   rateLimit?: RateLimit;
+  /**
+   * A byte budget for messages being assembled from several reads or inflated, shared by
+   * connections: a `MemoryBudget` (share one between servers), a size in bytes (a budget for
+   * this server alone), or `false` for none. Servers default to `processMemoryBudget` (256 MiB,
+   * every server of the process), clients to none. See `memoryBudgetPolicy`.
+   */
+  memoryBudget?: MemoryBudget | number | false;
+  /**
+   * Beyond the memory budget: `'pause'` (default) stops reading from a connection whose message
+   * would pass it until bytes are released; `'refuse'` fails it with 1009
+   * (`WS_ERR_MEMORY_BUDGET_EXCEEDED`).
+   */
+  memoryBudgetPolicy?: MemoryPolicy;
 }
 
 export type BackpressurePolicy = 'close' | 'drop-newest' | 'drop-oldest';
@@ -83,6 +98,8 @@ export interface BindingSettings {
   readonly maxBackpressure: number;
   readonly backpressurePolicy: BackpressurePolicy;
   readonly rateLimit: Readonly<Required<RateLimit>> | undefined;
+  readonly memoryBudget: MemoryBudget | undefined;
+  readonly memoryPolicy: MemoryPolicy;
 }
 
 export function bindingSettings(role: Role, settings: ConnectionSettings): BindingSettings {
@@ -107,7 +124,26 @@ export function bindingSettings(role: Role, settings: ConnectionSettings): Bindi
     ),
     backpressurePolicy: policy(settings.backpressurePolicy ?? 'close'),
     rateLimit: rateLimit(settings.rateLimit),
+    memoryBudget: memoryBudget(role, settings.memoryBudget),
+    memoryPolicy: memoryPolicy(settings.memoryBudgetPolicy ?? 'pause'),
   });
+}
+
+function memoryBudget(
+  role: Role,
+  value: MemoryBudget | number | false | undefined,
+): MemoryBudget | undefined {
+  if (value === undefined) return role === 'server' ? processMemoryBudget : undefined;
+  if (value === false) return undefined;
+  if (value instanceof MemoryBudget) return value;
+  return new MemoryBudget(value);
+}
+
+function memoryPolicy(value: string): MemoryPolicy {
+  if (value !== 'pause' && value !== 'refuse') {
+    throw new TypeError('memoryBudgetPolicy must be "pause" or "refuse"');
+  }
+  return value;
 }
 
 function positive(name: string, value: number): number {

@@ -405,28 +405,21 @@ export class Outbox {
    * message goes while the backlog it finds is within the limit (as uWebSockets'
    * maxBackpressure). The backlog thus exceeds the limit by two messages at most, and a message
    * larger than the limit can go.
+   *
+   * 'drop-oldest' keeps the newest messages: only what waits here can be dropped (what the
+   * transport holds, at most the hold mark, is on its way), so the limit counts the payload
+   * bytes waiting here, and the oldest whole messages make room for the new one. Counting the
+   * transport too dropped every new message once it alone was over the limit.
    */
   private admit(item: Item, heeded: boolean): boolean {
     const host = this.host;
     const limit = host._maxBackpressure;
-    let backlog = host._pendingBytes() + this.heldCost;
-    if (heeded || backlog <= limit) return true;
+    if (heeded) return true;
     const policy = host._backpressurePolicy;
     if (policy === 'drop-oldest') {
-      // Oldest whole messages first, never one already being worked on.
-      for (let i = 0; i < this.queue.length && backlog > limit; ) {
-        const old = this.queue[i]!;
-        const whole = (old.kind === DATA || old.kind === PREPARED) && old.droppable;
-        if (whole && !old.started && (i > 0 || old.ready)) {
-          this.queue.splice(i, 1);
-          this.unhold(old);
-          backlog -= frameCost(old.bytes);
-          this.drop(old, 'drop-oldest');
-        } else {
-          i++;
-        }
-      }
-      if (backlog <= limit) return true;
+      if (this.makeRoom(limit)) return true;
+    } else if (host._pendingBytes() + this.heldCost <= limit) {
+      return true;
     }
     if (policy !== 'close' && item.droppable) {
       const reason = policy === 'drop-oldest' ? 'drop-oldest' : 'drop-newest';
@@ -448,6 +441,22 @@ export class Outbox {
     );
     if (item.cb !== undefined) process.nextTick(item.cb, closedError());
     return false;
+  }
+
+  /** Drops the oldest whole messages waiting (never one being worked on) down to `limit`. */
+  private makeRoom(limit: number): boolean {
+    for (let i = 0; i < this.queue.length && this.heldBytes > limit; ) {
+      const old = this.queue[i]!;
+      const whole = (old.kind === DATA || old.kind === PREPARED) && old.droppable;
+      if (whole && !old.started && (i > 0 || old.ready)) {
+        this.queue.splice(i, 1);
+        this.unhold(old);
+        this.drop(old, 'drop-oldest');
+      } else {
+        i++;
+      }
+    }
+    return this.heldBytes <= limit;
   }
 
   private frameReady(item: Item): boolean {

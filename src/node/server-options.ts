@@ -2,9 +2,11 @@ import type * as http from 'node:http';
 import type * as https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { PerMessageDeflateOptions } from '../extensions/index.js';
+import type { OutgoingHeaders } from '../handshake/index.js';
 import type { UndeliveredReport } from '../pubsub/index.js';
 import type { ConnectionSettings } from './options.js';
 import type { PubSubOptions } from './server-pubsub.js';
+import type { OriginPattern } from './upgrade-origins.js';
 import type { WebSocket } from './websocket.js';
 
 /** What `verifyClient` is given, as in ws. */
@@ -17,7 +19,7 @@ export type VerifyClientCallback = (
   verified: boolean,
   code?: number,
   message?: string,
-  headers?: Record<string, string>,
+  headers?: OutgoingHeaders,
 ) => void;
 export type VerifyClient =
   | ((info: VerifyClientInfo) => boolean)
@@ -67,9 +69,23 @@ export interface ServerOptions extends ConnectionSettings {
    * connection; see the README for the cost of each setting). `true` or options turn it on.
    */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
-  /** Most connections at once (open and in their handshake); more get 503. Default: no limit. */
+  /**
+   * Origins allowed to connect (the `Origin` header a browser sends): exact origins such as
+   * `'https://app.example'` (compared ASCII case-insensitively) or regular expressions tested
+   * on the value as sent (anchor them: `/^https:\/\/[a-z]+\.example$/`). Any other origin is
+   * refused with 403 before the upgrade. Default: any origin. Browsers send cookies with a
+   * WebSocket handshake from any site, so a server that authenticates by cookie needs this
+   * check (cross-site WebSocket hijacking, RFC 6455 §10.2).
+   */
+  origins?: readonly OriginPattern[];
+  /**
+   * Whether a request without `Origin` (non-browser clients usually send none) is allowed.
+   * Default true; false refuses it with 403.
+   */
+  allowMissingOrigin?: boolean;
+  /** Most connections at once (open and in their handshake, counted from the TCP accept on a standalone server); more get 503. Default: no limit. */
   maxConnections?: number;
-  /** Most connections at once from one IP address; more get 503. Default: no limit. */
+  /** Most connections at once from one IP address (counted as `maxConnections`); more get 503. Default: no limit. */
   maxConnectionsPerIp?: number;
   /**
    * Close each connection with 1001 (Going Away) after this many milliseconds, minus up to

@@ -13,7 +13,9 @@ import {
   buildAcceptResponse,
   buildRejectResponse,
   HandshakeError,
+  HandshakeErrorCode,
   hasToken,
+  type OutgoingHeaders,
   type ValidUpgrade,
   validateUpgradeRequest,
 } from '../handshake/index.js';
@@ -41,6 +43,7 @@ import {
   type SubscribeOptions,
 } from './server-pubsub.js';
 import { TcpListener } from './tcp-server.js';
+import { originCheck } from './upgrade-origins.js';
 import { UpgradeRejection } from './upgrade-rejection.js';
 import { DuplexUpgradeSocket, type UpgradeSocket } from './upgrade-socket.js';
 import { WebSocket } from './websocket.js';
@@ -74,10 +77,15 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   private readonly _settings: BindingSettings;
   private readonly _deflateOptions: ResolvedDeflateOptions | undefined;
   private readonly _admission: Admission | undefined;
-  /** Client IP counted by `_admission`, per connection in its handshake or open. */
-  private readonly _admitted = new Map<UpgradeSocket | WebSocket, string>();
+  /**
+   * Client IP counted by `_admission`: per socket from its TCP accept when the server is ours
+   * (or from its upgrade request when attached), then per open WebSocket.
+   */
+  private readonly _admitted = new Map<Duplex | WebSocket, string>();
   /** Connections under `maxLifetime`. */
   private readonly _lifetimes: Lifetimes | undefined;
+  /** The `origins` / `allowMissingOrigin` check, when set. */
+  private readonly _originAllowed: ((origin: string | undefined) => boolean) | undefined;
   private _state = RUNNING;
   private _topics: ServerPubSub | undefined;
   private _closeCallbacks: ((error?: Error) => void)[] = [];
@@ -108,6 +116,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         options.maxLifetimeJitter ?? 0.1,
       );
     }
+    this._originAllowed = originCheck(options.origins, options.allowMissingOrigin);
     if (options.perMessageDeflate) {
       this._deflateOptions = resolveDeflateOptions(options.perMessageDeflate);
     }
@@ -142,7 +151,13 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       server.on('listening', onListening);
       server.on('error', onError);
       server.on('upgrade', onUpgrade);
+      // Connection limits count from the TCP accept on a server of ours (a client that never
+      // sends its request still holds a connection); an attached server also serves plain
+      // HTTP, so there they count from the upgrade request.
+      const onConnection = (socket: Duplex) => this._accepted(socket);
+      if (this._ownsServer) server.on('connection', onConnection);
       this._detach = () => {
+        server.off('connection', onConnection);
         server.off('listening', onListening);
         server.off('error', onError);
         server.off('upgrade', onUpgrade);
@@ -166,6 +181,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
           }
           this._upgrade(req, socket, rest, (ws) => this.emit('connection', ws, req));
         },
+        onConnection: (socket) => this._accepted(socket.socket),
         onError: (error) => {
           if (this.listenerCount('error') > 0) this.emit('error', error);
         },
@@ -242,8 +258,29 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     return this._pubsub().replay(ws, topic, since, options);
   }
 
+  /**
+   * Counts a connection from `ip` under `maxConnections` / `maxConnectionsPerIp`, until
+   * `socket` closes or becomes a WebSocket; false when a limit is reached.
+   */
+  private _admit(socket: Duplex, ip: string): boolean {
+    if (!this._admission!.admit(ip)) return false;
+    this._admitted.set(socket, ip);
+    // The peer may leave, or a wsClientError listener take the socket, before an upgrade:
+    // the admission ends with the socket (after an upgrade it belongs to the WebSocket).
+    socket.once('close', () => this._release(socket));
+    return true;
+  }
+
+  /** A connection accepted by a server of ours: counted at once, or refused with 503. */
+  private _accepted(socket: Duplex): void {
+    if (this._admission === undefined) return;
+    if (this._admit(socket, clientAddress(socket))) return;
+    socket.once('finish', () => socket.destroy());
+    socket.end(buildRejectResponse(503, { headers: { 'Retry-After': '1' } }));
+  }
+
   /** Ends an admission (the handshake failed, or the connection closed). */
-  private _release(key: UpgradeSocket | WebSocket): void {
+  private _release(key: Duplex | WebSocket): void {
     const ip = this._admitted.get(key);
     if (ip === undefined) return;
     this._admitted.delete(key);
@@ -316,7 +353,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     head: Buffer,
     callback: (ws: WebSocket, req: http.IncomingMessage) => void,
   ): void {
-    this._upgrade(req, new DuplexUpgradeSocket(socket), head, callback);
+    const upgradeSocket = new DuplexUpgradeSocket(socket);
+    // A programming error, told at once as ws does (the socket is not touched).
+    if (upgradeSocket.upgraded) {
+      throw new Error('handleUpgrade() was called more than once with the same socket');
+    }
+    this._upgrade(req, upgradeSocket, head, callback);
   }
 
   private _upgrade(
@@ -325,17 +367,28 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     head: Buffer,
     callback: (ws: WebSocket, req: http.IncomingMessage) => void,
   ): void {
+    // Whatever throws on the way (an application hook, a header it gave, or a bug of ours)
+    // ends this one request with 500, never the process.
+    try {
+      this._checkUpgrade(req, socket, head, callback);
+    } catch (error) {
+      this._refuseWith(socket, error, true);
+    }
+  }
+
+  private _checkUpgrade(
+    req: http.IncomingMessage,
+    socket: UpgradeSocket,
+    head: Buffer,
+    callback: (ws: WebSocket, req: http.IncomingMessage) => void,
+  ): void {
     // Admission first: a refused connection costs no more work (503, as for a busy server).
-    if (this._admission !== undefined) {
-      const ip = clientAddress(req);
-      if (!this._admission.admit(ip)) {
+    // A server of ours counted the socket at its accept already.
+    if (this._admission !== undefined && !this._ownsServer) {
+      if (!this._admit(socket.socket, clientAddress(req.socket))) {
         this._refuse(socket, 503, 'Too many connections', { 'Retry-After': '1' });
         return;
       }
-      this._admitted.set(socket, ip);
-      // The peer may leave, or a wsClientError listener take the socket, before an upgrade:
-      // the admission ends with the socket (after an upgrade it belongs to the WebSocket).
-      socket.socket.once('close', () => this._release(socket));
     }
     const valid = validateUpgradeRequest({
       method: req.method ?? '',
@@ -359,8 +412,22 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       this._refuse(socket, 400, 'Invalid path');
       return;
     }
-    const complete = (data: unknown) =>
-      this._completeUpgrade(req, socket, head, valid, data, callback);
+    // Cross-site WebSocket hijacking: a page of another site may not connect (RFC 6455 §10.2).
+    if (this._originAllowed !== undefined && !this._originAllowed(valid.origin)) {
+      this._refuse(socket, 403, 'Origin not allowed');
+      return;
+    }
+    const complete = (data: unknown) => {
+      let ws: WebSocket | undefined;
+      try {
+        ws = this._completeUpgrade(req, socket, head, valid, data);
+      } catch (error) {
+        this._refuseWith(socket, error, true);
+        return;
+      }
+      // The application's own listener runs outside the guard: its errors are its own.
+      if (ws !== undefined) callback(ws, req);
+    };
     const { verifyClient, authenticate } = this.options;
     const afterVerify = () => {
       if (authenticate === undefined) {
@@ -385,16 +452,24 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       return;
     }
     const info: VerifyClientInfo = {
-      origin: req.headers.origin,
+      origin: req.headers.origin as string | undefined,
       secure: Boolean((req.socket as { encrypted?: boolean }).encrypted),
       req,
     };
     if (verifyClient.length === 2) {
+      let answered = false;
       (verifyClient as (i: VerifyClientInfo, cb: VerifyClientCallback) => void)(
         info,
         (verified, code, message, headers) => {
-          if (verified) afterVerify();
-          else this._refuse(socket, code ?? 401, message, headers);
+          // Called from the application, maybe later: nothing may throw back into it.
+          if (answered) return;
+          answered = true;
+          try {
+            if (verified) afterVerify();
+            else this._refuse(socket, code ?? 401, message, headers);
+          } catch (error) {
+            this._refuseWith(socket, error, true);
+          }
         },
       );
     } else if ((verifyClient as (i: VerifyClientInfo) => boolean)(info)) {
@@ -404,26 +479,26 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     }
   }
 
+  /** Writes the 101 and opens the connection; undefined when it was refused instead. */
   private _completeUpgrade(
     req: http.IncomingMessage,
     socket: UpgradeSocket,
     head: Buffer,
     upgrade: ValidUpgrade,
     data: unknown,
-    callback: (ws: WebSocket, req: http.IncomingMessage) => void,
-  ): void {
+  ): WebSocket | undefined {
     // The peer may have gone while an asynchronous check ran.
     if (!socket.open) {
-      this._release(socket);
+      this._release(socket.socket);
       socket.destroy();
-      return;
+      return undefined;
     }
     if (socket.upgraded) {
       throw new Error('handleUpgrade() was called more than once with the same socket');
     }
     if (this._state !== RUNNING) {
       this._refuse(socket, 503);
-      return;
+      return undefined;
     }
     const offered = upgrade.protocols;
     let protocol: string | undefined;
@@ -438,7 +513,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         }
       } catch (error) {
         this._refuseWith(socket, error);
-        return;
+        return undefined;
       }
       if (typeof chosen === 'string') protocol = chosen;
     }
@@ -455,9 +530,14 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       const lines = response.slice(0, -4).split('\r\n');
       this.emit('headers', lines, req);
       response = `${lines.join('\r\n')}\r\n\r\n`;
+      // A listener's line with CR or LF would inject headers (or a body) into the response.
+      if (lines.some((line) => /[\r\n]/.test(line))) {
+        throw new HandshakeError(
+          HandshakeErrorCode.InvalidHeader,
+          'A headers listener added a line with CR or LF',
+        );
+      }
     }
-    socket.upgraded = true;
-    const accepted = socket.accept(response, head);
     const deflate =
       agreed === undefined
         ? undefined
@@ -467,6 +547,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
             deflateOptions!,
             this._settings.connection.maxPayload,
           );
+    socket.upgraded = true;
+    const accepted = socket.accept(response, head);
     const ws = new WebSocket(null);
     ws._protocol = protocol ?? '';
     ws._extensions = extensions;
@@ -474,39 +556,67 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     ws._attach(accepted.transport, accepted.head, this._settings, deflate);
     ws._owner = this;
     this.clients?.add(ws);
-    const ip = this._admitted.get(socket);
+    const ip = this._admitted.get(socket.socket);
     if (ip !== undefined) {
-      this._admitted.delete(socket);
+      this._admitted.delete(socket.socket);
       this._admitted.set(ws, ip);
     }
     this._lifetimes?.add(ws);
-    callback(ws, req);
+    return ws;
   }
 
-  private _refuseWith(socket: UpgradeSocket, error: unknown): void {
-    if (error instanceof UpgradeRejection) {
+  /**
+   * Refuses after a hook threw or rejected: an `UpgradeRejection` with its status and headers,
+   * anything else with 500 and an `error` event (when listened to). `ours`: the error did not
+   * come from a hook meant to refuse (a bug, or a throwing listener), so it is always reported.
+   */
+  private _refuseWith(socket: UpgradeSocket, error: unknown, ours = false): void {
+    if (!ours && error instanceof UpgradeRejection) {
       this._refuse(socket, error.status, error.message, error.headers);
-    } else {
-      if (this.listenerCount('error') > 0) this.emit('error', error as Error);
-      this._refuse(socket, 500);
+      return;
+    }
+    this._report(error);
+    if (socket.upgraded) return;
+    this._refuse(socket, 500);
+  }
+
+  /** An error on the upgrade path the application should see, if it listens. */
+  private _report(error: unknown): void {
+    if (this.listenerCount('error') > 0) {
+      this.emit('error', error instanceof Error ? error : new Error(String(error)));
     }
   }
 
-  /** Answers a refused upgrade with `status`, then closes the socket. */
+  /**
+   * Answers a refused upgrade with `status`, then closes the socket. A status or header the
+   * application gave that cannot be written (a value with CR, LF or a byte >= 0x80, a status
+   * outside 300-599) is reported and the answer is a 500 instead.
+   */
   private _refuse(
     socket: UpgradeSocket,
     status: number,
     reason?: string,
-    headers?: Record<string, string>,
+    headers?: OutgoingHeaders,
   ): void {
-    this._release(socket);
-    socket.refuse(buildRejectResponse(status, { reason, headers }));
+    this._release(socket.socket);
+    if (socket.upgraded) return;
+    let response: string;
+    try {
+      response = buildRejectResponse(status, {
+        reason: typeof reason === 'string' ? reason : undefined,
+        headers,
+      });
+    } catch (error) {
+      this._report(error);
+      response = buildRejectResponse(500);
+    }
+    socket.refuse(response);
   }
 }
 
 /** The client's IP address, an IPv4 one without its IPv6 mapping (`::ffff:`). */
-function clientAddress(req: http.IncomingMessage): string {
-  const address = req.socket?.remoteAddress ?? '';
+function clientAddress(socket: unknown): string {
+  const address = (socket as { remoteAddress?: string } | undefined)?.remoteAddress ?? '';
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 

@@ -18,11 +18,14 @@ import type { BackpressurePolicy, BinaryType, BindingSettings } from './options.
 import { type Callback, type DroppedMessage, HOLD_AT, Outbox, type OutboxHost } from './outbox.js';
 import type { PreparedMessage } from './prepared-message.js';
 import { RateBudget } from './rate-budget.js';
+import { ReceiveMemory } from './receive-memory.js';
 import type { ServerPubSub } from './server-pubsub.js';
 import {
   ALIVE,
   BACKLOG,
+  CLIENT_CLOSE_WAIT,
   CLOSE_QUEUED,
+  CLOSE_WAIT,
   CLOSED,
   CLOSING,
   CONNECTING,
@@ -42,10 +45,7 @@ import type { WebSocketEvents } from './websocket-events.js';
  * The internals of a WebSocket connection: its transport, its protocol core, flushing, the
  * outbox, inflation and budgets. The public API is the WebSocket class (websocket.ts).
  */
-export abstract class SocketBase
-  extends EventEmitter<WebSocketEvents>
-  implements HeartbeatMember, TransportSink, OutboxHost
-{
+export abstract class SocketBase extends EventEmitter<WebSocketEvents> {
   abstract get readyState(): number;
   abstract terminate(): void;
 
@@ -84,6 +84,8 @@ export abstract class SocketBase
   _deflate: PerMessageDeflate | undefined;
   /** Rate budgets, when configured: tokens left and when they were counted. */
   protected _budget: RateBudget | undefined;
+  /** This connection's bytes in the memory budget, once it holds any. */
+  protected _memory: ReceiveMemory | undefined;
   protected _afterCloseBytes = 0;
   protected _localReason: Buffer | undefined;
   /** @internal The server tracking this connection in its `clients` (and its topics). */
@@ -142,8 +144,36 @@ export abstract class SocketBase
     } finally {
       this._bits &= ~IN_RECEIVE;
     }
+    this._syncMemory();
     this._flush();
-    if (!conn.isPaused && (this._bits & BACKLOG) === 0) this._transport!.resume();
+    if (!conn.isPaused && (this._bits & BACKLOG) === 0 && this._memory?.readingHeld !== true) {
+      this._transport!.resume();
+    }
+  }
+
+  /** Counts what the receiver holds in the memory budget (reading may stop, or fail: 1009). */
+  protected _syncMemory(): void {
+    const budget = this._settings!.memoryBudget;
+    if (budget === undefined) return;
+    const held = this._conn!.receiveBufferedAmount;
+    if (held === 0 && this._memory === undefined) return;
+    this._memoryAccount(budget).sync(held);
+  }
+
+  private _memoryAccount(budget: NonNullable<BindingSettings['memoryBudget']>): ReceiveMemory {
+    this._memory ??= new ReceiveMemory(budget, this._settings!.memoryPolicy, this);
+    return this._memory;
+  }
+
+  /** @internal The memory budget is spent: stop reading. */
+  _memoryPause(): void {
+    this._transport!.pause();
+  }
+
+  /** @internal The memory budget has room: read again unless something else holds reading. */
+  _memoryResume(): void {
+    if (this._readyState === CLOSED || this._conn!.isPaused) return;
+    if ((this._bits & (PAUSED | INFLATING | BACKLOG)) === 0) this._transport!.resume();
   }
 
   /** Whether new messages may be sent: open, and `close()` not called. */
@@ -151,11 +181,24 @@ export abstract class SocketBase
     return this._conn?.state === ConnectionState.Open && (this._bits & CLOSE_QUEUED) === 0;
   }
 
-  /** Destroys TCP if the closing handshake is not over within `closeTimeout` from now. */
+  /**
+   * Destroys TCP if the closing handshake is not over within `closeTimeout` from now. Once it
+   * is over, a client waits for the server's TCP close at most CLIENT_CLOSE_WAIT.
+   */
   protected _armCloseTimer(): void {
-    if (this._closeTimer !== undefined || this._readyState !== OPEN) return;
+    if (this._readyState !== OPEN) return;
+    const conn = this._conn!;
+    let ms = this._settings!.closeTimeout;
+    const over = conn.closeReceived && conn.closeSent;
+    if (over && (this._bits & CLOSE_WAIT) === 0 && conn.role === 'client') {
+      this._bits |= CLOSE_WAIT;
+      if (this._closeTimer !== undefined) clearTimeout(this._closeTimer);
+      this._closeTimer = undefined;
+      ms = Math.min(ms, CLIENT_CLOSE_WAIT);
+    }
+    if (this._closeTimer !== undefined) return;
     const transport = this._transport!;
-    this._closeTimer = setTimeout(() => transport.destroy(), this._settings!.closeTimeout);
+    this._closeTimer = setTimeout(() => transport.destroy(), ms);
   }
 
   // ---- internals shared with the server and the dialer ----
@@ -258,8 +301,12 @@ export abstract class SocketBase
     conn.pause();
     this._transport!.pause();
     this._bits |= INFLATING;
-    this._deflate!.decompress(data, (error, result) => {
+    const budget = this._settings!.memoryBudget;
+    const memory = budget === undefined ? undefined : this._memoryAccount(budget);
+    memory?.inflateStart(data.length);
+    const done = (error: Error | null, result?: Buffer) => {
       this._bits &= ~INFLATING;
+      memory?.inflateEnd();
       if (conn.state === ConnectionState.Closed) return;
       if (error !== null) {
         this._failLocally(error);
@@ -278,7 +325,8 @@ export abstract class SocketBase
       }
       this._emitMessage(result!, isBinary);
       if ((this._bits & PAUSED) === 0 && this._readyState !== CLOSED) this._release();
-    });
+    };
+    this._deflate!.decompress(data, done, memory);
   }
 
   /** A peer fault found outside the protocol core (inflation, budgets): fail with its code. */
@@ -324,6 +372,7 @@ export abstract class SocketBase
     } finally {
       this._bits &= ~IN_RECEIVE;
     }
+    if (this._settings!.memoryBudget !== undefined) this._syncMemory();
     this._flush();
   }
 
@@ -341,6 +390,7 @@ export abstract class SocketBase
     conn.receiveEof();
     if (this._closeTimer !== undefined) clearTimeout(this._closeTimer);
     this._deflate?.close();
+    this._memory?.close();
     if (this._settings!.heartbeat !== undefined) leaveHeartbeat(this, this._settings!.heartbeat);
     const callbacks = this._callbacks;
     this._callbacks = undefined;
@@ -359,7 +409,9 @@ export abstract class SocketBase
         this._transport!.requestDrain();
       } else {
         this._bits &= ~BACKLOG;
-        if ((this._bits & (PAUSED | INFLATING)) === 0) this._transport!.resume();
+        if ((this._bits & (PAUSED | INFLATING)) === 0 && this._memory?.readingHeld !== true) {
+          this._transport!.resume();
+        }
       }
     }
     this._outbox?.onTransportDrain();
@@ -593,3 +645,10 @@ function emitDrain(ws: SocketBase): void {
 function runCallbacks(callbacks: Callback[], error?: Error | null): void {
   for (const cb of callbacks) cb(error ?? null);
 }
+
+// SocketBase is a HeartbeatMember, TransportSink and OutboxHost through @internal members. It
+// is checked here rather than with `implements`, which the published .d.ts (stripInternal
+// leaves those members out) could not honour.
+type Serves<T extends HeartbeatMember & TransportSink & OutboxHost> = T;
+/** @internal */
+export type SocketBaseRoles = Serves<SocketBase>;

@@ -21,3 +21,12 @@ export const INFLATING = 16;
 export const CLOSE_QUEUED = 32;
 /** Reading stopped: the peer pings but does not read our pongs (see `_onPingReceived`). */
 export const BACKLOG = 64;
+/** A client's closing handshake is over: it waits a short while for the server's TCP close. */
+export const CLOSE_WAIT = 128;
+
+/**
+ * How long a client waits for the server to close TCP once both close frames are exchanged
+ * (RFC 6455 §7.1.1 leaves the TCP close to the server): Chromium's 2 s, then it closes TCP
+ * itself, and the close is still clean.
+ */
+export const CLIENT_CLOSE_WAIT = 2000;

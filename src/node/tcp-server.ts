@@ -18,6 +18,8 @@ import type { UpgradeSocket } from './upgrade-socket.js';
 export interface TcpListenerEvents {
   /** A complete request head; `rest` is what arrived after it (owned). */
   onRequest(socket: TcpUpgradeSocket, req: IncomingMessage, rest: Buffer): void;
+  /** A connection was accepted (before any byte of its request). */
+  onConnection(socket: TcpUpgradeSocket): void;
   /** An accept failed (EMFILE...). */
   onError(error: Error): void;
 }
@@ -128,7 +130,8 @@ export class TcpListener {
       return;
     }
     const socket = new TcpUpgradeSocket(this, client, this.options);
-    this.pending.add(socket);
+    if (socket.open) this.pending.add(socket);
+    this.events.onConnection(socket);
   }
 
   /** @internal */

@@ -1,3 +1,4 @@
+import type { OutgoingHeaders } from '../handshake/index.js';
 import { WebSocketError } from '../protocol/errors.js';
 
 /**
@@ -6,9 +7,9 @@ import { WebSocketError } from '../protocol/errors.js';
  */
 export class UpgradeRejection extends WebSocketError {
   readonly status: number;
-  readonly headers: Record<string, string> | undefined;
+  readonly headers: OutgoingHeaders | undefined;
 
-  constructor(status: number, message?: string, headers?: Record<string, string>) {
+  constructor(status: number, message?: string, headers?: OutgoingHeaders) {
     super('WS_ERR_UPGRADE_REJECTED', message ?? `Upgrade refused with ${status}`);
     if (!Number.isInteger(status) || status < 400 || status > 599) {
       throw new RangeError('an upgrade is refused with a 4xx or 5xx status');

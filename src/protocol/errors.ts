@@ -56,4 +56,7 @@ export const ErrorCode = {
   ControlPayloadTooLong: 'WS_ERR_CONTROL_PAYLOAD_TOO_LONG',
   InvalidArgument: 'WS_ERR_INVALID_ARGUMENT',
   MessageDropped: 'WS_ERR_MESSAGE_DROPPED',
+  // Peer faults found by the binding.
+  /** The process-wide memory budget for incoming messages is spent (1009). */
+  MemoryBudgetExceeded: 'WS_ERR_MEMORY_BUDGET_EXCEEDED',
 } as const;

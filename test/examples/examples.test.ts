@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { run } from '../helpers/process.js';
 
+const missingPeers = (process.env.TSWS_MISSING_PEERS ?? '').split(',');
+
 describe('examples run as they are', () => {
   it('echo: a server and a client exchange text and binary, then close', async () => {
     const p = run(['build/examples/echo.js']);
@@ -70,7 +72,10 @@ describe('examples run as they are', () => {
     assert.ok(!out.includes('eve (news): ACME'), 'another topic hears nothing');
   });
 
-  it('pubsub-redis: two servers share a topic through Redis, in one order', async () => {
+  it('pubsub-redis: two servers share a topic through Redis, in one order', {
+    // scripts/run-tests.mjs names the peers it could not find or install.
+    skip: missingPeers.includes('redis-server') && "redis-server is missing (see the run's start)",
+  }, async () => {
     const p = run(['build/examples/pubsub-redis.js']);
     assert.equal(await p.exit(20_000), 0, p.stderr());
     const expected = ['server 1 relays: hello from ada', 'server 2 relays: hi ada, bob here'];

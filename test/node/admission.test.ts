@@ -4,7 +4,7 @@ import type { TestContext } from 'node:test';
 import { describe, it } from 'node:test';
 import { WebSocket, WebSocketServer } from '../../src/index.js';
 import { httpExchange, rawConnect, readHead, upgradeRequest } from '../helpers/node-raw.js';
-import { client, next, nextClose, startServer, within } from '../helpers/node-util.js';
+import { client, next, nextClose, startServer, until, within } from '../helpers/node-util.js';
 
 // The suite runs on both server paths (raw libuv handles, and http with TSWS_NO_FAST_PATH=1).
 
@@ -43,16 +43,19 @@ describe('connection limits (maxConnections, maxConnectionsPerIp)', () => {
   });
 
   it('maxConnectionsPerIp: counted per client address, and again after closes', async (t) => {
-    const { url } = await startServer(t, { maxConnectionsPerIp: 1 });
+    const { wss, url } = await startServer(t, { maxConnectionsPerIp: 1 });
     const a = await open(t, url, '127.0.0.1');
     assert.equal((await refusedWith(t, url, '127.0.0.1')).statusCode, 503);
     const b = await open(t, url, '127.0.0.2');
     assert.equal((await refusedWith(t, url, '127.0.0.2')).statusCode, 503);
+    // A slot frees when the server's side has closed (the client may see its close first).
     a.close();
     await nextClose(a);
+    await until(() => wss.clients!.size === 1, 'the server to close its side');
     await open(t, url, '127.0.0.1');
     b.terminate();
     await nextClose(b);
+    await until(() => wss.clients!.size === 1, 'the server to close its side');
     await open(t, url, '127.0.0.2');
   });
 
@@ -108,7 +111,9 @@ describe('connection limits (maxConnections, maxConnectionsPerIp)', () => {
 
   it('a request taken over by a wsClientError listener stops counting when its socket closes', async (t) => {
     const { wss, url, port } = await startServer(t, { maxConnections: 1 });
+    let closed!: Promise<unknown>;
     wss.on('wsClientError', (_error, socket) => {
+      closed = next(socket, 'close');
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     });
     const bad = await httpExchange(
@@ -117,6 +122,8 @@ describe('connection limits (maxConnections, maxConnectionsPerIp)', () => {
       upgradeRequest({ headers: { 'Sec-WebSocket-Key': undefined } }).text,
     );
     assert.equal(bad.status, 400);
+    // The slot frees when the server's socket has closed (the client may see its end first).
+    await closed;
     const ws = client(t, url);
     await within(
       new Promise<void>((resolve, reject) => {

@@ -223,7 +223,8 @@ describe('maxBackpressure and its policies', () => {
     server.on('dropped', (info) => dropped.push(info));
     peer.socket.pause();
     const { outcomes, maxBuffered } = await flood(server, 16 * KiB, () => dropped.length >= 40);
-    assertWithin(maxBuffered, limit, 16 * KiB);
+    // The limit counts what waits in tsws (droppable); the socket holds at most the hold mark.
+    assertWithin(maxBuffered, limit + Math.min(MiB, limit), 16 * KiB);
     assert.ok(dropped.every((d) => d.policy === 'drop-oldest'));
     const last = outcomes.length - 1;
     const drained = next(server, 'drain', SLOW);

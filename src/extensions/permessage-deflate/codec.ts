@@ -17,12 +17,30 @@ const JOIN_TAIL_BELOW = 64 * 1024;
 type Callback = (error: Error | null, result?: Buffer) => void;
 type Role = 'server' | 'client';
 
+/** What an inflation's budget answers for more output: go on, pause, or fail with 1009. */
+export const BUDGET_OK = 0;
+export const BUDGET_WAIT = 1;
+export const BUDGET_REFUSE = 2;
+
+/**
+ * A memory budget an inflation charges its output to (the binding's process-wide one). On
+ * `BUDGET_WAIT` the codec stops inflating (zlib's own backpressure: no more output is produced)
+ * until `resumeInflating()`; on `BUDGET_REFUSE` it fails the message with 1009.
+ */
+export interface InflateBudget {
+  /** The job has its turn on zlib's thread pool (it may have waited for the limiter). */
+  started(): void;
+  grow(bytes: number): number;
+}
+
 /** A zlib stream with the state of the message being processed. */
 interface Job {
   chunks: Buffer[];
   length: number;
   /** Output allowed (inflation); over it the job fails with 1009. */
   limit: number;
+  /** Where inflated output is charged, if anywhere. */
+  budget: InflateBudget | undefined;
   error: Error | null;
   /** Ends the job once: from the flush callback, or from the stream's error. */
   finish(): void;
@@ -169,8 +187,9 @@ export class PerMessageDeflate {
   }
 
   /** Decompresses a whole message (the payloads of its frames, joined). */
-  decompress(data: Buffer, callback: Callback): void {
+  decompress(data: Buffer, callback: Callback, budget?: InflateBudget): void {
     zlibLimiter.run((done) => {
+      budget?.started();
       if (this.closed) {
         done();
         callback(closedError());
@@ -197,6 +216,7 @@ export class PerMessageDeflate {
         }
         callback(null, join(job.chunks, job.length));
       });
+      job.budget = budget;
       stream.job = job;
       // One write where the copy is cheap: each write is a pass on zlib's thread.
       if (data.length <= JOIN_TAIL_BELOW) {
@@ -208,11 +228,24 @@ export class PerMessageDeflate {
     });
   }
 
+  /** An inflation paused by its budget goes on. */
+  resumeInflating(): void {
+    if (this.inflater?.job !== undefined) this.inflater.resume();
+  }
+
   /** Frees the zlib streams (the connection is over); a job running ends with an error. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     if (this.concurrencyLimit !== undefined) zlibLimiter.withdraw(this.concurrencyLimit);
+    // An inflation paused by its budget would never finish by itself: end it now.
+    const paused = this.inflater;
+    if (paused?.job !== undefined && paused.isPaused()) {
+      const job = paused.job;
+      job.error ??= closedError();
+      this.dropInflater(paused);
+      job.finish();
+    }
     if (this.deflater?.job === undefined) this.dropDeflater(this.deflater);
     if (this.inflater?.job === undefined) this.dropInflater(this.inflater);
   }
@@ -244,6 +277,7 @@ function newJob(limit: number, end: () => void): Job {
     chunks: [],
     length: 0,
     limit,
+    budget: undefined,
     error: null,
     finish() {
       if (ended) return;
@@ -281,7 +315,21 @@ function watch(stream: ZlibStream): ZlibStream {
       job.finish();
       return;
     }
+    const verdict = job.budget === undefined ? BUDGET_OK : job.budget.grow(chunk.length);
+    if (verdict === BUDGET_REFUSE) {
+      job.error = new PeerError(
+        ErrorCode.MemoryBudgetExceeded,
+        CloseCode.MessageTooBig,
+        'the process memory budget for incoming messages is spent',
+      );
+      job.chunks = [];
+      stream.destroy();
+      job.finish();
+      return;
+    }
     job.chunks.push(chunk);
+    // zlib produces nothing more while its output is not read (Node's zlib backpressure).
+    if (verdict === BUDGET_WAIT) stream.pause();
   });
   stream.on('error', (error: Error) => {
     const job = stream.job;
