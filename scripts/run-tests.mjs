@@ -75,7 +75,7 @@ function run(name, list, env = {}) {
       '--test-reporter=tap',
       `--test-reporter-destination=${tap}`,
       '--test-concurrency=2',
-      '--test-timeout=120000',
+      '--test-timeout=300000',
       ...args,
       ...list,
     ],

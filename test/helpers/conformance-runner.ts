@@ -89,7 +89,7 @@ export interface ConformanceCase {
   close: CloseExpectation;
   /** More checks over every frame the endpoint wrote; returns problems. */
   check?: (frames: WireFrame[], role: Role) => string[];
-  /** Per-test timeout (default 20 s). */
+  /** Per-test timeout (default 60 s). */
   timeoutMs?: number;
 }
 
@@ -147,14 +147,14 @@ export const sendChopped = (chop: Chop, pieces: Piece[], pauseMs = 1): Action =>
   pauseMs,
 });
 export const wait = (ms: number): Action => ({ kind: 'wait', ms });
-export const awaitClose = (why = 'fail fast', timeoutMs = 1000): Action => ({
+export const awaitClose = (why = 'fail fast', timeoutMs = 5000): Action => ({
   kind: 'awaitClose',
   why,
   timeoutMs,
 });
 export const fin = (): Action => ({ kind: 'fin' });
 export const expectNoFin = (ms: number, why: string): Action => ({ kind: 'expectNoFin', ms, why });
-export const awaitFrames = (count: number, why: string, timeoutMs = 1000): Action => ({
+export const awaitFrames = (count: number, why: string, timeoutMs = 5000): Action => ({
   kind: 'awaitFrames',
   count,
   why,
@@ -235,7 +235,7 @@ async function openClientUnderTest(
   const { port } = listener.address() as net.AddressInfo;
   const accepted = once(listener, 'connection') as Promise<[net.Socket]>;
   const ws = new WebSocket(`ws://127.0.0.1:${port}/conformance`, {
-    handshakeTimeout: 5000,
+    handshakeTimeout: 20_000,
     ...BASE_SETTINGS,
     ...settings,
   });
@@ -253,7 +253,8 @@ async function openClientUnderTest(
 // ---- running a case ----
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const END_TIMEOUT = 2000;
+// Generous: a passing case returns at once; a loaded CI machine must not fail a correct one.
+const END_TIMEOUT = 10_000;
 const VALID_OPCODES = new Set([0x0, 0x1, 0x2, 0x8, 0x9, 0xa]);
 const SENDABLE = (code: number) =>
   (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) ||
@@ -760,7 +761,7 @@ export function conformanceSuite(
           await server?.close();
         });
         for (const c of mine) {
-          it(caseName(role, c), { timeout: c.timeoutMs ?? 20_000 }, () =>
+          it(caseName(role, c), { timeout: c.timeoutMs ?? 60_000 }, () =>
             runCase(role, c, { settings: options.settings, port: server?.port }),
           );
         }

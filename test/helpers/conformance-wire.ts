@@ -148,7 +148,7 @@ export class FrameStream {
  */
 export function readHttpHead(
   socket: net.Socket,
-  timeoutMs = 5000,
+  timeoutMs = 20_000,
 ): Promise<{ head: string; rest: Buffer }> {
   return new Promise((resolve, reject) => {
     let buffered = Buffer.alloc(0);
