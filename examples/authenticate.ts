@@ -1,5 +1,5 @@
 // Refusing or accepting upgrades with an asynchronous check, and data passed to the connection.
-// Run: npm run build && node build/examples/authenticate.js
+// Run: npm run build:examples && node build/examples/authenticate.js
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,6 +1,6 @@
 // permessage-deflate (RFC 7692): a server that turns it on (it is off by default), a client
 // that offers it (on by default, as browsers do), and the per-message choices.
-// Run: npm run build && node build/examples/compression.js
+// Run: npm run build:examples && node build/examples/compression.js
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'tsws';

@@ -1,5 +1,5 @@
 // An echo server and a client talking to it, in one process.
-// Run: npm run build && node build/examples/echo.js
+// Run: npm run build:examples && node build/examples/echo.js
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'tsws';

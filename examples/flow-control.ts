@@ -2,7 +2,7 @@
 // The server sends while send() returns true and waits for 'drain' when it returns false; the
 // client reads with ws.messages(), which stops reading from TCP while the consumer is behind;
 // then the server shuts down: every message sent before close() arrives first, then 1001.
-// Run: npm run build && node build/examples/flow-control.js
+// Run: npm run build:examples && node build/examples/flow-control.js
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';

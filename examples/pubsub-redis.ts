@@ -1,7 +1,7 @@
 // Two servers sharing topics through Redis, as two processes (or two machines) would: a
 // message published on either reaches the subscribers of both, in the same order.
 // Needs Redis (REDIS_URL, default redis://127.0.0.1:6379) and the ioredis package.
-// Run: npm run build && node build/examples/pubsub-redis.js
+// Run: npm run build:examples && node build/examples/pubsub-redis.js
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'tsws';

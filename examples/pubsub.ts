@@ -1,6 +1,6 @@
 // Topics in one process: each client subscribes to the topic named by its path, the server
 // publishes to a topic, and a client's messages go to the other subscribers of its topic.
-// Run: npm run build && node build/examples/pubsub.js
+// Run: npm run build:examples && node build/examples/pubsub.js
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'tsws';

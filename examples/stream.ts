@@ -1,5 +1,5 @@
 // Streaming a large message out in fragments without holding it whole, and receiving it.
-// Run: npm run build && node build/examples/stream.js
+// Run: npm run build:examples && node build/examples/stream.js
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'tsws';

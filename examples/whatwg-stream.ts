@@ -1,7 +1,7 @@
 // WebSocketStream in Node.js, as Chromium ships it: messages are read from a ReadableStream
 // and written to a WritableStream. A reader that stops reading stops tsws reading from TCP,
 // so a fast server cannot flood a slow client.
-// Run: npm run build && node build/examples/whatwg-stream.js
+// Run: npm run build:examples && node build/examples/whatwg-stream.js
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'tsws';

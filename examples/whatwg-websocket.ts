@@ -1,5 +1,5 @@
 // The browser's WebSocket in Node.js: `chat` is the code a web page would run, word for word.
-// Run: npm run build && node build/examples/whatwg-websocket.js
+// Run: npm run build:examples && node build/examples/whatwg-websocket.js
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'tsws';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { run } from '../helpers/process.js';
+import { runExample } from './run-line.js';
 
 it('compression: both ends agree on permessage-deflate without context takeover, messages echo', async () => {
-  const p = run(['build/examples/compression.js']);
+  const p = runExample('compression');
   assert.equal(await p.exit(), 0, p.stderr());
   const agreed = 'permessage-deflate; server_no_context_takeover; client_no_context_takeover';
   assert.match(p.stdout(), new RegExp(`server: agreed "${agreed}"\\n`));

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { run } from '../helpers/process.js';
+import { runExample } from './run-line.js';
 
 const missingPeers = (process.env.TSWS_MISSING_PEERS ?? '').split(',');
 
 describe('examples run as they are', () => {
   it('echo: a server and a client exchange text and binary, then close', async () => {
-    const p = run(['build/examples/echo.js']);
+    const p = runExample('echo');
     assert.equal(await p.exit(), 0, p.stderr());
     assert.match(p.stdout(), /client: text hello\n/);
     assert.match(p.stdout(), /client: binary 010203\n/);
@@ -14,14 +14,14 @@ describe('examples run as they are', () => {
   });
 
   it('authenticate: a bad token gets 401, a good one gets ws.data', async () => {
-    const p = run(['build/examples/authenticate.js']);
+    const p = runExample('authenticate');
     assert.equal(await p.exit(), 0, p.stderr());
     assert.match(p.stdout(), /refused: 401 Bearer\n/);
     assert.match(p.stdout(), /accepted: welcome, ada\n/);
   });
 
   it('flow-control: a producer heeding send() and drain, a slow consumer, a graceful shutdown', async () => {
-    const p = run(['build/examples/flow-control.js']);
+    const p = runExample('flow-control');
     assert.equal(await p.exit(), 0, p.stderr());
     assert.match(p.stdout(), /server: 200 messages sent\n/);
     assert.match(p.stdout(), /client: 200 messages, in order\n/);
@@ -30,14 +30,14 @@ describe('examples run as they are', () => {
   });
 
   it('stream: 4 MiB streamed in fragments arrives as one message', async () => {
-    const p = run(['build/examples/stream.js']);
+    const p = runExample('stream');
     assert.equal(await p.exit(), 0, p.stderr());
     assert.match(p.stdout(), /server: one message of 4194304 bytes\n/);
     assert.match(p.stdout(), /client: stream sent\n/);
   });
 
   it('whatwg-websocket: the browser API echoes text and binary, then closes cleanly', async () => {
-    const p = run(['build/examples/whatwg-websocket.js']);
+    const p = runExample('whatwg-websocket');
     assert.equal(await p.exit(), 0, p.stderr());
     assert.match(p.stdout(), /client: open, protocol chat\.v1\n/);
     assert.match(p.stdout(), /client: bufferedAmount 8\n/);
@@ -48,7 +48,7 @@ describe('examples run as they are', () => {
   });
 
   it('whatwg-stream: a slow reader gets every message, then the close', async () => {
-    const p = run(['build/examples/whatwg-stream.js']);
+    const p = runExample('whatwg-stream');
     assert.equal(await p.exit(), 0, p.stderr());
     assert.match(p.stdout(), /server: got hello from a stream\n/);
     assert.match(p.stdout(), /client: read 200 messages, 13107200 bytes\n/);
@@ -56,7 +56,7 @@ describe('examples run as they are', () => {
   });
 
   it('pubsub: topics by path, a publish to each subscriber, ws.publish to the others', async () => {
-    const p = run(['build/examples/pubsub.js']);
+    const p = runExample('pubsub');
     assert.equal(await p.exit(), 0, p.stderr());
     const out = p.stdout();
     assert.match(out, /^subscribers: prices 2, news 1\n/);
@@ -76,7 +76,7 @@ describe('examples run as they are', () => {
     // scripts/run-tests.mjs names the peers it could not find or install.
     skip: missingPeers.includes('redis-server') && "redis-server is missing (see the run's start)",
   }, async () => {
-    const p = run(['build/examples/pubsub-redis.js']);
+    const p = runExample('pubsub-redis');
     assert.equal(await p.exit(20_000), 0, p.stderr());
     const expected = ['server 1 relays: hello from ada', 'server 2 relays: hi ada, bob here'];
     const got = (name: string) =>
