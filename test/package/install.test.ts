@@ -125,9 +125,7 @@ describe('the packed package, installed into an empty project', () => {
     for (const count of stdout.trim().split(' ')) assert.ok(Number(count) > 0, stdout);
   });
 
-  it('importing prints no warning, even under --pending-deprecation', {
-    todo: 'DEP0111 (process.binding) is printed until the import side effect is made lazy',
-  }, async () => {
+  it('importing prints no warning, even under --pending-deprecation', async () => {
     const { stderr } = await sh(project, process.execPath, ['--pending-deprecation', 'esm.mjs']);
     assert.equal(stderr, '');
   });
