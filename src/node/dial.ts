@@ -125,9 +125,12 @@ function start(
     req.destroy();
     ws._failHandshake(error);
   };
-  ws._abortHandshake = (message) => fail(new HandshakeError(HandshakeErrorCode.HandshakeAborted, message));
+  ws._abortHandshake = (message) =>
+    fail(new HandshakeError(HandshakeErrorCode.HandshakeAborted, message));
   deadline.expire = () =>
-    fail(new HandshakeError(HandshakeErrorCode.HandshakeTimeout, 'Opening handshake has timed out'));
+    fail(
+      new HandshakeError(HandshakeErrorCode.HandshakeTimeout, 'Opening handshake has timed out'),
+    );
 
   req.on('error', (error) => fail(responseError(error)));
   req.on('response', (res: IncomingMessage) => {
@@ -148,7 +151,10 @@ function start(
       try {
         next = parseWebSocketUrl(new URL(location, target.url));
       } catch {
-        next = new HandshakeError(HandshakeErrorCode.InvalidUrl, `Invalid redirect location: ${location}`);
+        next = new HandshakeError(
+          HandshakeErrorCode.InvalidUrl,
+          `Invalid redirect location: ${location}`,
+        );
       }
       if (next instanceof HandshakeError) {
         endDeadline(deadline);
