@@ -13,6 +13,12 @@ export const HandshakeErrorCode = {
   InvalidHeader: 'WS_ERR_INVALID_HEADER',
   InvalidUrl: 'WS_ERR_INVALID_URL',
   InvalidArgument: 'WS_ERR_INVALID_ARGUMENT',
+  // The client's dial (src/node/dial.ts).
+  /** The server's answer is not HTTP/1.1 that Node's parser accepts (Node's HPE_* error is the cause). */
+  InvalidResponse: 'WS_ERR_INVALID_RESPONSE',
+  HandshakeTimeout: 'WS_ERR_HANDSHAKE_TIMEOUT',
+  HandshakeAborted: 'WS_ERR_HANDSHAKE_ABORTED',
+  TooManyRedirects: 'WS_ERR_TOO_MANY_REDIRECTS',
 } as const;
 
 /**

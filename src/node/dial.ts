@@ -14,6 +14,7 @@ import {
   createClientHandshake,
   formatExtensionHeader,
   HandshakeError,
+  HandshakeErrorCode,
   parseWebSocketUrl,
   validateServerResponse,
 } from '../handshake/index.js';
@@ -124,11 +125,14 @@ function start(
     req.destroy();
     ws._failHandshake(error);
   };
-  ws._abortHandshake = (message) => fail(new HandshakeError('WS_ERR_HANDSHAKE_ABORTED', message));
+  ws._abortHandshake = (message) =>
+    fail(new HandshakeError(HandshakeErrorCode.HandshakeAborted, message));
   deadline.expire = () =>
-    fail(new HandshakeError('WS_ERR_HANDSHAKE_TIMEOUT', 'Opening handshake has timed out'));
+    fail(
+      new HandshakeError(HandshakeErrorCode.HandshakeTimeout, 'Opening handshake has timed out'),
+    );
 
-  req.on('error', (error) => fail(error));
+  req.on('error', (error) => fail(responseError(error)));
   req.on('response', (res: IncomingMessage) => {
     if (settled) return;
     const location = res.headers.location;
@@ -139,7 +143,7 @@ function start(
       if (redirects >= maxRedirects) {
         endDeadline(deadline);
         ws._failHandshake(
-          new HandshakeError('WS_ERR_TOO_MANY_REDIRECTS', 'Maximum redirects exceeded'),
+          new HandshakeError(HandshakeErrorCode.TooManyRedirects, 'Maximum redirects exceeded'),
         );
         return;
       }
@@ -147,7 +151,10 @@ function start(
       try {
         next = parseWebSocketUrl(new URL(location, target.url));
       } catch {
-        next = new HandshakeError('WS_ERR_INVALID_URL', `Invalid redirect location: ${location}`);
+        next = new HandshakeError(
+          HandshakeErrorCode.InvalidUrl,
+          `Invalid redirect location: ${location}`,
+        );
       }
       if (next instanceof HandshakeError) {
         endDeadline(deadline);
@@ -162,7 +169,7 @@ function start(
     }
     if (ws.emit('unexpected-response', req, res)) return;
     const error = new HandshakeError(
-      'WS_ERR_UNEXPECTED_RESPONSE',
+      HandshakeErrorCode.UnexpectedResponse,
       `Unexpected server response: ${status}`,
     );
     (error as HandshakeError & { statusCode?: number }).statusCode = status;
@@ -248,6 +255,22 @@ function tlsConnect(options: http.ClientRequestArgs): tls.TLSSocket {
   const host = options.host ?? undefined;
   const servername = tlsOptions.servername ?? (host && !net.isIP(host) ? host : undefined);
   return tls.connect({ ...tlsOptions, path: undefined, servername } as tls.ConnectionOptions);
+}
+
+/**
+ * Node's HTTP parser refuses a malformed answer with an `HPE_*` error: that is the server's
+ * fault in the handshake, reported as WS_ERR_INVALID_RESPONSE (Node's error as its cause).
+ * Network and TLS errors (ECONNREFUSED, ECONNRESET, certificates) are passed on as they are.
+ */
+function responseError(error: Error): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (typeof code !== 'string' || !code.startsWith('HPE_')) return error;
+  const wrapped = new HandshakeError(
+    HandshakeErrorCode.InvalidResponse,
+    `Invalid server response: ${error.message}`,
+  );
+  (wrapped as Error).cause = error;
+  return wrapped;
 }
 
 function asSyntaxError(error: HandshakeError): SyntaxError {

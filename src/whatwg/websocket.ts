@@ -1,6 +1,7 @@
 import type { ClientOptions } from '../node/index.js';
 import { CloseEvent } from './close-event.js';
 import { InnerSocket } from './inner-socket.js';
+import { MessageEvent } from './message-event.js';
 import { parseUrl, protocolList, toProtocols } from './url.js';
 import {
   clampUnsignedShort,

@@ -256,6 +256,8 @@ export async function startTestServer(): Promise<TestServer> {
     let upgraded = false;
     let received: Buffer = Buffer.alloc(0);
     let sawClose = false;
+    /** close-linger: the server has sent its close frame and never closes TCP. */
+    let linger = false;
     socket.on('close', () => record(id, { event: 'tcp-closed' }));
     // Whether the client's side ends with FIN or RST is not logged: Chromium does either.
     socket.on('end', () => socket.end());
@@ -269,6 +271,7 @@ export async function startTestServer(): Promise<TestServer> {
           sawClose = true;
           const code = frame.payload.length >= 2 ? frame.payload.readUInt16BE(0) : null;
           record(id, { event: 'close-frame', code });
+          if (linger) continue;
           // Answer the closing handshake the client started (or the failure it reported) and end.
           socket.end(encodeFrame({ opcode: 8, payload: frame.payload.subarray(0, 2) }));
         }
@@ -330,6 +333,11 @@ export async function startTestServer(): Promise<TestServer> {
         case 'fin':
           // A message, then TCP FIN without a closing handshake.
           frames.push(encodeFrame({ opcode: 1, payload: 'bye' }));
+          break;
+        case 'close-linger':
+          // Close 4002 "linger", then TCP stays open: the client must close it.
+          linger = true;
+          frames.push(encodeFrame({ opcode: 8, payload: Buffer.from('\x0f\xa2linger', 'latin1') }));
           break;
         case 'bad-accept':
         case 'unoffered-protocol':
