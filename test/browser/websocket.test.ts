@@ -724,7 +724,8 @@ browserSuite('WebSocket: Chromium and tsws log the same', (scenario) => {
       const duringPause = ws.bufferedAmount;
       log({ stillAboveFourMiB: duringPause > 4 * 1024 * 1024 });
       let max = duringPause;
-      while (ws.bufferedAmount > 0) {
+      // bufferedAmount never falls once the socket closes: stop waiting then (no endless loop).
+      while (ws.bufferedAmount > 0 && ws.readyState === ws.OPEN) {
         max = Math.max(max, ws.bufferedAmount);
         await sleep(10);
       }
