@@ -32,6 +32,15 @@ export const CHROMIUM_PATH = '/usr/bin/chromium';
 const SCENARIO_TIMEOUT = 30_000;
 
 /** Launches Debian's Chromium, headless, or fails saying what is missing. Never downloads one. */
+// A browser suite whose scenario never settles (a page or a loop waiting for ever) must end as a
+// failure, not hold the whole run: past this, the file's process exits. Unref'd, it never keeps
+// a finished process alive.
+const WATCHDOG_MS = 15 * 60_000;
+setTimeout(() => {
+  console.error(`browser suite still running after ${WATCHDOG_MS / 60_000} minutes: ending it`);
+  process.exit(1);
+}, WATCHDOG_MS).unref();
+
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
