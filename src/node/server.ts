@@ -394,6 +394,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       method: req.method ?? '',
       httpVersion: req.httpVersion,
       headers: req.headers,
+      rawHeaders: req.rawHeaders,
     });
     if (!valid.ok) {
       if (this.listenerCount('wsClientError') > 0) {
