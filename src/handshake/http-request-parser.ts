@@ -134,14 +134,15 @@ const HOST =
 const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]/;
 
 /**
- * RFC 9112 §3.2: origin-form (`/path?query`) or absolute-form for any method, authority-form
- * only for CONNECT, asterisk-form only for OPTIONS. Anything else (`@p`, `..`,
+ * RFC 9112 §3.2: origin-form (`/path?query`) or absolute-form for any method but CONNECT,
+ * authority-form for CONNECT only, asterisk-form for OPTIONS only. Anything else (`@p`, `..`,
  * `evil.example:80` on a GET) is a 400, as llhttp answers.
  */
 function isRequestTarget(method: string, url: string): boolean {
+  // RFC 9112 §3.2.3: CONNECT takes the authority-form only.
+  if (method === 'CONNECT') return HOST.test(url) && url.includes(':');
   if (url.charCodeAt(0) === 0x2f) return true;
   if (url === '*') return method === 'OPTIONS';
-  if (method === 'CONNECT') return HOST.test(url) && url.includes(':');
   return ABSOLUTE_FORM.test(url);
 }
 
@@ -465,8 +466,14 @@ export class RequestHeadParser {
         // the request ends), RFC 6454 §7.3 (one Origin, never joined into one value).
         if (previous !== undefined) return `Repeated ${raw} header`;
         if (name === 'host' && !HOST.test(value)) return 'Invalid Host header';
-        if (name === 'content-length' && !/^\d+$/.test(value))
+        // Digits only, and few enough to be exact (llhttp refuses an overflow of 64 bits).
+        if (name === 'content-length' && !/^\d{1,15}$/.test(value)) {
           return 'Invalid Content-Length header';
+        }
+        // RFC 9112 §6.3: a request whose final coding is not chunked has no reliable length.
+        if (name === 'transfer-encoding' && !/(?:^|,)[ \t]*chunked$/i.test(value)) {
+          return 'Invalid Transfer-Encoding header';
+        }
         if (name === 'transfer-encoding' && Object.hasOwn(headers, 'content-length')) {
           return 'Both Transfer-Encoding and Content-Length';
         }

@@ -307,6 +307,15 @@ const INVALID: Record<string, [string, number]> = {
     lines('GET / HTTP/1.1', 'Content-Length: 0', 'Transfer-Encoding: chunked'),
     400,
   ],
+  'Content-Length beyond 64 bits': [
+    lines('GET / HTTP/1.1', 'Content-Length: 18446744073709551616'),
+    400,
+  ],
+  'Transfer-Encoding not ending in chunked': [
+    lines('GET / HTTP/1.1', 'Transfer-Encoding: gzip'),
+    400,
+  ],
+  'origin-form target on CONNECT': [lines('CONNECT //a HTTP/1.1', 'Host: a'), 400],
   'HTTP/1.2': [lines('GET / HTTP/1.2', 'Host: a'), 505],
   'HTTP/1.9': [lines('GET / HTTP/1.9', 'Host: a'), 505],
   'target @p': [lines('GET @p HTTP/1.1', 'Host: a'), 400],
