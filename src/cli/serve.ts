@@ -25,6 +25,7 @@ export const SERVE_FLAGS = {
   'max-backpressure': { type: 'string' },
   'backpressure-policy': { type: 'string' },
   'close-timeout': { type: 'string' },
+  origin: { type: 'string', multiple: true },
 } as const satisfies ParseArgsConfig['options'];
 
 export const SERVE_USAGE = `  tsws serve [--port 8080] [--host HOST] [--deflate] [--chat [--redis URL]] [limits]
@@ -44,11 +45,13 @@ export const SERVE_USAGE = `  tsws serve [--port 8080] [--host HOST] [--deflate]
       --backpressure-policy close|drop-oldest|drop-newest
                                     beyond it: close with 1008 (default), or drop messages
       --close-timeout MS            wait for a peer's close frame (default 30000)
+      --origin ORIGIN               allow browsers of this origin only (repeatable; others
+                                    get 403; requests without Origin pass)
       BYTES take a K, M or G suffix (KiB, MiB, GiB). SIGTERM or SIGINT starts a graceful
       shutdown: 1001 to every peer, waiting up to --close-timeout; a second signal ends it.
 `;
 
-type ServeFlags = { [K in keyof typeof SERVE_FLAGS]?: string | boolean };
+type ServeFlags = { [K in keyof typeof SERVE_FLAGS]?: string | boolean | string[] };
 
 /** The echo server's options from the flags of `tsws serve`; a UsageFault for a bad value. */
 export function serveOptions(flags: ServeFlags): EchoServerOptions {
@@ -84,6 +87,16 @@ export function serveOptions(flags: ServeFlags): EchoServerOptions {
   }
   if (text('close-timeout') !== undefined) {
     settings.closeTimeout = count('close-timeout', text('close-timeout')!);
+  }
+  const origins = flags.origin as string[] | undefined;
+  if (origins !== undefined && origins.length > 0) {
+    for (const origin of origins) {
+      // An origin is scheme://host[:port], no path (RFC 6454 §6.2), or "null".
+      if (origin !== 'null' && !/^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]+$/i.test(origin)) {
+        throw new UsageFault(`--origin takes an origin such as https://example.com, not ${origin}`);
+      }
+    }
+    settings.origins = origins;
   }
   return { port, host: text('host'), settings, chat: flags.chat === true };
 }

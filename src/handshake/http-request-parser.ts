@@ -26,8 +26,9 @@ export interface ParsedRequestHead {
   httpVersionMajor: number;
   httpVersionMinor: number;
   /**
-   * Lower-case names, duplicates combined as `http.IncomingMessage.headers` does. The object
-   * has a null prototype, so `__proto__` or `constructor` are plain names.
+   * Lower-case names, duplicates combined as `http.IncomingMessage.headers` does; a plain
+   * object as Node's (a field named `__proto__` is dropped, as Node does). Host,
+   * Content-Length, Transfer-Encoding and Origin are never repeated (the head is refused).
    */
   headers: Record<string, string | string[]>;
   /** `[name, value, name, value...]` as sent (names in their case), as `IncomingMessage.rawHeaders`. */
@@ -120,6 +121,29 @@ function checkOption(name: string, value: unknown, min: number): number {
     );
   }
   return value;
+}
+
+/** Fields refused when repeated (see #build). */
+const SINGLE = new Set(['host', 'content-length', 'transfer-encoding', 'origin']);
+
+// RFC 9110 §7.2, RFC 3986 §3.2.2: uri-host [ ":" port ]; uri-host an IP-literal or a reg-name
+// (an IPv4 address is one); empty when the target has no authority (RFC 9112 §3.2).
+const HOST =
+  /^(?:\[[0-9A-Fa-f:.]+\]|\[v[0-9A-Fa-f]+\.[\w.~!$&'()*+,;=:-]+\]|[\w.~!$&'()*+,;=%-]*)(?::\d*)?$/;
+// RFC 9112 §3.2.2: absolute-form is an absolute-URI, a scheme (RFC 3986 §3.1) and a colon.
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]/;
+
+/**
+ * RFC 9112 §3.2: origin-form (`/path?query`) or absolute-form for any method but CONNECT,
+ * authority-form for CONNECT only, asterisk-form for OPTIONS only. Anything else (`@p`, `..`,
+ * `evil.example:80` on a GET) is a 400, as llhttp answers.
+ */
+function isRequestTarget(method: string, url: string): boolean {
+  // RFC 9112 §3.2.3: CONNECT takes the authority-form only.
+  if (method === 'CONNECT') return HOST.test(url) && url.includes(':');
+  if (url.charCodeAt(0) === 0x2f) return true;
+  if (url === '*') return method === 'OPTIONS';
+  return ABSOLUTE_FORM.test(url);
 }
 
 function isOws(c: number): boolean {
@@ -299,7 +323,11 @@ export class RequestHeadParser {
             if (i === 9) break;
           }
           if (p - mark < 10) break;
-          if (data[mark + 5] !== 0x31) return this.#fail(505, 'HTTP version not supported');
+          // HTTP/1.0 and HTTP/1.1 only: no 1.x beyond 1.1 exists (RFC 9112 §2.3), and llhttp
+          // refuses them too.
+          if (data[mark + 5] !== 0x31 || data[mark + 7]! > 0x31) {
+            return this.#fail(505, 'HTTP version not supported');
+          }
           state = S_LINE_START;
           continue;
         }
@@ -378,6 +406,7 @@ export class RequestHeadParser {
           if (data[p] !== LF) return this.#fail(400, 'Invalid line ending: expected CRLF');
           p++;
           const head = this.#build(data, p);
+          if (typeof head === 'string') return this.#fail(400, head);
           this.#finish();
           return { state: 'complete', head, bodyOffset: p - base };
         }
@@ -396,15 +425,24 @@ export class RequestHeadParser {
     }
   }
 
-  /** The strings of a complete head that ends at data[headEnd - 1]. */
-  #build(data: Uint8Array, headEnd: number): ParsedRequestHead {
+  /**
+   * The strings of a complete head that ends at data[headEnd - 1], or why it is refused (a
+   * 400): a request-target of the wrong form, a field that may not be repeated, or an invalid
+   * Host or Content-Length.
+   */
+  #build(data: Uint8Array, headEnd: number): ParsedRequestHead | string {
     const headStart = this.#headStart;
     // One decoding for the whole head; the parts are substrings of it.
     const text = latin1Slice.call(data, headStart, headEnd);
     const version = data[this.#targetEnd + 8]! - 0x30;
     const fields = this.#fields;
     const rawHeaders: string[] = [];
-    const headers: Record<string, string | string[]> = Object.setPrototypeOf({}, null);
+    const method = text.slice(0, this.#methodEnd - headStart);
+    const url = text.slice(this.#targetStart - headStart, this.#targetEnd - headStart);
+    if (!isRequestTarget(method, url)) return 'Invalid request-target';
+    // A plain object, as http.IncomingMessage's: code written for the http path may call
+    // `headers.hasOwnProperty(...)`. Inherited names are no field (Object.hasOwn below).
+    const headers: Record<string, string | string[]> = {};
     for (let i = 0; i < fields.length; i += 4) {
       const value = text.slice(fields[i + 2]! - headStart, fields[i + 3]! - headStart);
       const raw = text.slice(fields[i]! - headStart, fields[i + 1]! - headStart);
@@ -420,7 +458,31 @@ export class RequestHeadParser {
         name = raw.toLowerCase();
         kind = KIND.get(name) ?? JOIN;
       }
-      const previous = headers[name];
+      // Node drops a field named __proto__ (its assignment would set the prototype).
+      if (name === '__proto__') continue;
+      const previous = Object.hasOwn(headers, name) ? headers[name] : undefined;
+      if (SINGLE.has(name)) {
+        // RFC 9112 §3.2 (Host), §6.3 (framing: two lengths let two parsers disagree on where
+        // the request ends), RFC 6454 §7.3 (one Origin, never joined into one value).
+        if (previous !== undefined) return `Repeated ${raw} header`;
+        if (name === 'host' && !HOST.test(value)) return 'Invalid Host header';
+        // Digits only, and few enough to be exact (llhttp refuses an overflow of 64 bits).
+        if (name === 'content-length' && !/^\d{1,15}$/.test(value)) {
+          return 'Invalid Content-Length header';
+        }
+        // RFC 9112 §6.3: a request whose final coding is not chunked has no reliable length.
+        if (name === 'transfer-encoding' && !/(?:^|,)[ \t]*chunked$/i.test(value)) {
+          return 'Invalid Transfer-Encoding header';
+        }
+        if (name === 'transfer-encoding' && Object.hasOwn(headers, 'content-length')) {
+          return 'Both Transfer-Encoding and Content-Length';
+        }
+        if (name === 'content-length' && Object.hasOwn(headers, 'transfer-encoding')) {
+          return 'Both Transfer-Encoding and Content-Length';
+        }
+        headers[name] = value;
+        continue;
+      }
       if (previous === undefined) {
         headers[name] = kind === ARRAY ? [value] : value;
       } else if (kind === JOIN) {
@@ -433,8 +495,8 @@ export class RequestHeadParser {
       // FIRST: a repeated field is dropped, as Node does.
     }
     return {
-      method: text.slice(0, this.#methodEnd - headStart),
-      url: text.slice(this.#targetStart - headStart, this.#targetEnd - headStart),
+      method,
+      url,
       httpVersion: version === 1 ? '1.1' : `1.${version}`,
       httpVersionMajor: 1,
       httpVersionMinor: version,

@@ -20,6 +20,12 @@ export interface UpgradeRequest {
   httpVersion: string;
   /** Lower-case names, as `IncomingMessage.headers`. */
   headers: IncomingHeaders;
+  /**
+   * `[name, value, ...]` as sent, as `IncomingMessage.rawHeaders`: when given, a repeated Host
+   * or Origin is seen even though `headers` kept one value (Node keeps the first Host and joins
+   * repeated Origins with a comma).
+   */
+  rawHeaders?: readonly string[];
 }
 
 export interface ValidUpgrade {
@@ -50,6 +56,20 @@ function reject(
   return { ok: false, status, reason, headers };
 }
 
+/** Whether the field `name` (lower case) appears more than once in `rawHeaders`. */
+function repeated(rawHeaders: readonly string[] | undefined, name: string): boolean {
+  if (rawHeaders === undefined) return false;
+  let seen = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const raw = rawHeaders[i]!;
+    if (raw.length === name.length && asciiLowerCase(raw) === name) {
+      if (seen) return true;
+      seen = true;
+    }
+  }
+  return false;
+}
+
 // RFC 6455 §4.2.1 item 1: "HTTP/1.1 or higher".
 function isHttp11OrHigher(version: string): boolean {
   const match = /^(\d+)(?:\.(\d+))?$/.exec(version);
@@ -72,7 +92,9 @@ export function validateUpgradeRequest(req: UpgradeRequest): ValidUpgrade | Reje
     return reject(400, 'The WebSocket handshake requires HTTP/1.1 or higher');
   }
   // RFC 7230 §5.4: a missing or repeated Host is a 400.
-  if (!singleHeaderValue(headers.host)) return reject(400, 'Missing or invalid Host header');
+  if (!singleHeaderValue(headers.host) || repeated(req.rawHeaders, 'host')) {
+    return reject(400, 'Missing or invalid Host header');
+  }
   // The upgrade request has no body: bytes after its head are frames. A body declared anyway
   // would be read as frames by one party and as a body by another (request smuggling through
   // a proxy), so it is refused.
@@ -100,7 +122,10 @@ export function validateUpgradeRequest(req: UpgradeRequest): ValidUpgrade | Reje
   }
   // RFC 6454 §7.3: a user agent sends at most one Origin; two leave the check ambiguous.
   const origin = singleHeaderValue(headers.origin);
-  if (origin === undefined && headers.origin !== undefined) {
+  if (
+    (origin === undefined && headers.origin !== undefined) ||
+    repeated(req.rawHeaders, 'origin')
+  ) {
     return reject(400, 'Repeated Origin header');
   }
   const protocols = parseSubprotocolHeader(headers['sec-websocket-protocol']);

@@ -44,7 +44,7 @@ import {
 } from './server-pubsub.js';
 import { TcpListener } from './tcp-server.js';
 import { originCheck } from './upgrade-origins.js';
-import { UpgradeRejection } from './upgrade-rejection.js';
+import { rejectionResponse, UpgradeRejection } from './upgrade-rejection.js';
 import { DuplexUpgradeSocket, type UpgradeSocket } from './upgrade-socket.js';
 import { WebSocket } from './websocket.js';
 
@@ -394,6 +394,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       method: req.method ?? '',
       httpVersion: req.httpVersion,
       headers: req.headers,
+      rawHeaders: req.rawHeaders,
     });
     if (!valid.ok) {
       if (this.listenerCount('wsClientError') > 0) {
@@ -600,16 +601,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   ): void {
     this._release(socket.socket);
     if (socket.upgraded) return;
-    let response: string;
-    try {
-      response = buildRejectResponse(status, {
-        reason: typeof reason === 'string' ? reason : undefined,
-        headers,
-      });
-    } catch (error) {
-      this._report(error);
-      response = buildRejectResponse(500);
-    }
+    const { response, error } = rejectionResponse(status, reason, headers);
+    if (error !== undefined) this._report(error);
     socket.refuse(response);
   }
 }

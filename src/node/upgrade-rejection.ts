@@ -1,4 +1,4 @@
-import type { OutgoingHeaders } from '../handshake/index.js';
+import { buildRejectResponse, type OutgoingHeaders } from '../handshake/index.js';
 import { WebSocketError } from '../protocol/errors.js';
 
 /**
@@ -16,5 +16,27 @@ export class UpgradeRejection extends WebSocketError {
     }
     this.status = status;
     this.headers = headers;
+  }
+}
+
+/**
+ * The refusal to write for `status`, `reason` and `headers` given by the application: never
+ * throws. A status or header that cannot be written (a value with CR, LF or a byte >= 0x80, a
+ * status outside 300-599...) gives a plain 500 instead, with the error to report.
+ */
+export function rejectionResponse(
+  status: number,
+  reason: unknown,
+  headers: unknown,
+): { response: string; error?: unknown } {
+  try {
+    return {
+      response: buildRejectResponse(status, {
+        reason: typeof reason === 'string' ? reason : undefined,
+        headers: headers as OutgoingHeaders | undefined,
+      }),
+    };
+  } catch (error) {
+    return { response: buildRejectResponse(500), error };
   }
 }

@@ -172,11 +172,7 @@ const VALID: Record<string, string> = {
     'x-MiXeD-123: v',
   ),
   'every tchar in a name': lines('GET / HTTP/1.1', "!#$%&'*+-.^_`|~09AZaz: v"),
-  'latin1 (obs-text) values': lines(
-    'GET / HTTP/1.1',
-    'X-Latin: caf\xe9 \x80\x9f\xa0\xff',
-    'Host: h\xf6st',
-  ),
+  'latin1 (obs-text) values': lines('GET / HTTP/1.1', 'X-Latin: caf\xe9 \x80\x9f\xa0\xff'),
   'duplicates joined with a comma': lines(
     'GET / HTTP/1.1',
     'X-A: 1',
@@ -204,7 +200,6 @@ const VALID: Record<string, string> = {
       'ETag',
       'Expires',
       'From',
-      'Host',
       'If-Modified-Since',
       'If-Unmodified-Since',
       'Last-Modified',
@@ -285,6 +280,60 @@ const INVALID: Record<string, [string, number]> = {
   'HTTP/2.0': ['GET / HTTP/2.0\r\n\r\n', 505],
   'HTTP/0.9': ['GET / HTTP/0.9\r\n\r\n', 505],
   'HTTP/3.0': ['GET / HTTP/3.0\r\nHost: a\r\n\r\n', 505],
+  // Issue 11: request smuggling shapes (RFC 9112 §6.3) and request-targets llhttp refuses.
+  'Content-Length 0 and 5': [
+    lines('GET / HTTP/1.1', 'Content-Length: 0', 'Content-Length: 5'),
+    400,
+  ],
+  'Content-Length 0 twice': [
+    lines('GET / HTTP/1.1', 'Content-Length: 0', 'content-length: 0'),
+    400,
+  ],
+  'Content-Length 0 and empty': [
+    lines('GET / HTTP/1.1', 'Content-Length: 0', 'Content-Length:'),
+    400,
+  ],
+  'Content-Length not a number': [lines('GET / HTTP/1.1', 'Content-Length: 0x5'), 400],
+  'Content-Length as a list': [lines('GET / HTTP/1.1', 'Content-Length: 0, 0'), 400],
+  'Transfer-Encoding twice': [
+    lines('GET / HTTP/1.1', 'Transfer-Encoding: chunked', 'Transfer-Encoding: chunked'),
+    400,
+  ],
+  'Transfer-Encoding and Content-Length': [
+    lines('GET / HTTP/1.1', 'Transfer-Encoding: chunked', 'Content-Length: 0'),
+    400,
+  ],
+  'Content-Length and Transfer-Encoding': [
+    lines('GET / HTTP/1.1', 'Content-Length: 0', 'Transfer-Encoding: chunked'),
+    400,
+  ],
+  'Content-Length beyond 64 bits': [
+    lines('GET / HTTP/1.1', 'Content-Length: 18446744073709551616'),
+    400,
+  ],
+  'Transfer-Encoding not ending in chunked': [
+    lines('GET / HTTP/1.1', 'Transfer-Encoding: gzip'),
+    400,
+  ],
+  'origin-form target on CONNECT': [lines('CONNECT //a HTTP/1.1', 'Host: a'), 400],
+  'HTTP/1.2': [lines('GET / HTTP/1.2', 'Host: a'), 505],
+  'HTTP/1.9': [lines('GET / HTTP/1.9', 'Host: a'), 505],
+  'target @p': [lines('GET @p HTTP/1.1', 'Host: a'), 400],
+  'target ..': [lines('GET .. HTTP/1.1', 'Host: a'), 400],
+  'authority-form target on a GET': [lines('GET evil.example:80 HTTP/1.1', 'Host: a'), 400],
+  'asterisk-form target on a GET': [lines('GET * HTTP/1.1', 'Host: a'), 400],
+  'scheme without authority': [lines('GET http:/x HTTP/1.1', 'Host: a'), 400],
+  'repeated Host': [lines('GET / HTTP/1.1', 'Host: a', 'Host: b'), 400],
+  'repeated Host, same value': [lines('GET / HTTP/1.1', 'Host: a', 'host: a'), 400],
+  'Host with obs-text': [lines('GET / HTTP/1.1', 'Host: ex\xe9mple'), 400],
+  'Host with a space': [lines('GET / HTTP/1.1', 'Host: a b'), 400],
+  'Host with userinfo': [lines('GET / HTTP/1.1', 'Host: user@a'), 400],
+  'Host with a path': [lines('GET / HTTP/1.1', 'Host: a/b'), 400],
+  'Host with a bad port': [lines('GET / HTTP/1.1', 'Host: a:8x'), 400],
+  'repeated Origin': [
+    lines('GET / HTTP/1.1', 'Host: a', 'Origin: https://good.example', 'Origin: https://evil'),
+    400,
+  ],
   'method too long': [`${'A'.repeat(MAX_METHOD_LENGTH + 1)} / HTTP/1.1\r\n\r\n`, 501],
   'too many fields': [
     lines('GET / HTTP/1.1', ...Array.from({ length: 101 }, (_, i) => `X-${i}: v`)),
@@ -301,9 +350,16 @@ const INVALID: Record<string, [string, number]> = {
 // - 'too many fields': Node keeps the first maxHeadersCount (2000) and drops the others
 //   silently; we refuse more than maxHeaders (100) with a 431.
 // The test 'refuses every invalid request' reports the list Node accepts as a diagnostic.
+// - a repeated Host or Origin, a Host that is no uri-host [":" port] (RFC 9110 §7.2), an
+//   asterisk-form target on another method than OPTIONS (RFC 9112 §3.2.4).
 // Node also refuses some requests that we accept: methods outside llhttp's fixed list (method
-// checks are the handshake's, which answers 405), HTTP/1.2 and over, a repeated Content-Length
-// (body framing is the caller's concern: this parser reads the head only).
+// checks are the handshake's, which answers 405). Since issue 11 a repeated Content-Length or
+// Transfer-Encoding, HTTP/1.2 to 1.9 and targets neither origin- nor absolute-form are refused
+// here too; test/fuzz/http-request-parser.fuzz.test.ts checks that we never accept what llhttp
+// refuses.
+
+/** Reasons of our refusals where Node (llhttp) accepts. */
+const STRICTER = /^(Repeated (Host|Origin) header|Invalid Host header|Invalid request-target)$/i;
 
 describe('RequestHeadParser: valid requests', () => {
   it('parses a browser upgrade request', () => {
@@ -314,7 +370,7 @@ describe('RequestHeadParser: valid requests', () => {
     assert.equal(head.httpVersion, '1.1');
     assert.equal(head.httpVersionMajor, 1);
     assert.equal(head.httpVersionMinor, 1);
-    assert.equal(Object.getPrototypeOf(head.headers), null);
+    assert.equal(Object.getPrototypeOf(head.headers), Object.prototype);
     assert.deepEqual(plainHeaders(head), {
       host: 'example.com:8000',
       connection: 'Upgrade',
@@ -360,11 +416,13 @@ describe('RequestHeadParser: valid requests', () => {
     assert.equal(parseHead(VALID['asterisk-form target']!).head.url, '*');
   });
 
-  it('reads HTTP/1.0 and other 1.x versions', () => {
+  it('reads HTTP/1.0 and HTTP/1.1, and answers HTTP/1.2 to HTTP/1.9 with 505', () => {
     const h10 = parseHead('GET / HTTP/1.0\r\n\r\n').head;
     assert.deepEqual([h10.httpVersion, h10.httpVersionMajor, h10.httpVersionMinor], ['1.0', 1, 0]);
-    const h19 = parseHead('GET / HTTP/1.9\r\n\r\n').head;
-    assert.deepEqual([h19.httpVersion, h19.httpVersionMajor, h19.httpVersionMinor], ['1.9', 1, 9]);
+    for (let minor = 2; minor <= 9; minor++) {
+      const result = parse(`GET / HTTP/1.${minor}\r\nHost: a\r\n\r\n`);
+      assert.ok(result.state === 'error' && result.status === 505, `HTTP/1.${minor}`);
+    }
   });
 
   it('trims OWS around values and keeps it inside', () => {
@@ -405,7 +463,6 @@ describe('RequestHeadParser: valid requests', () => {
   it('decodes obs-text in values as latin1, as Node does', () => {
     const { head } = parseHead(VALID['latin1 (obs-text) values']!);
     assert.equal(head.headers['x-latin'], 'caf\u00e9 \u0080\u009f\u00a0\u00ff');
-    assert.equal(head.headers.host, 'h\u00f6st');
   });
 
   it('combines duplicates as IncomingMessage.headers does', () => {
@@ -419,7 +476,7 @@ describe('RequestHeadParser: valid requests', () => {
       'x-e': ', ',
     });
     const first = plainHeaders(parseHead(VALID['duplicates of the first-only fields']!).head);
-    assert.equal(Object.keys(first).length, 17);
+    assert.equal(Object.keys(first).length, 16);
     for (const value of Object.values(first)) assert.equal(value, 'first');
     assert.deepEqual(
       plainHeaders(
@@ -430,19 +487,16 @@ describe('RequestHeadParser: valid requests', () => {
     assert.deepEqual(parseHead(VALID['a single set-cookie']!).head.headers['set-cookie'], ['only']);
   });
 
-  it('keeps __proto__ and Object.prototype names as plain data (unlike Node)', () => {
+  it('gives headers as Node does: a plain object (its methods work), __proto__ dropped', () => {
     const { head } = parseHead(
       lines('GET / HTTP/1.1', '__proto__: a', '__PROTO__: b', 'constructor: c', 'toString: d'),
     );
-    assert.equal(Object.getPrototypeOf(head.headers), null);
-    // Node's headers object is a plain {}: its `__proto__` line is lost (an assignment to the
-    // prototype); ours is an own property.
-    assert.deepEqual(Object.getOwnPropertyDescriptor(head.headers, '__proto__'), {
-      value: 'a, b',
-      writable: true,
-      enumerable: true,
-      configurable: true,
-    });
+    // Issue 11: code written for the http path calls `req.headers.hasOwnProperty(...)`.
+    assert.equal(Object.getPrototypeOf(head.headers), Object.prototype);
+    assert.equal(Object.hasOwn(head.headers, 'constructor'), true);
+    assert.equal(Object.hasOwn(head.headers, 'upgrade'), false);
+    assert.equal(Object.hasOwn(head.headers, '__proto__'), false);
+    assert.deepEqual(Object.keys(head.headers), ['constructor', 'tostring']);
     assert.equal(head.headers.constructor, 'c');
     assert.equal(head.headers.tostring, 'd');
     assert.deepEqual(head.rawHeaders, [
@@ -1026,6 +1080,9 @@ describe('RequestHeadParser against Node’s HTTP parser', { timeout: 120_000 },
         if (request.contentLength) text += 'Content-Length: 0\r\n';
         text += '\r\n';
         const input = bytes(text);
+        const ours = whole(input);
+        // Where we are stricter than Node (see the comment after INVALID), Node is not asked.
+        if (ours.state === 'error' && STRICTER.test(ours.reason)) return;
         assertSameAsNode(input, await oracle.parse(input), JSON.stringify(text));
       }),
       { numRuns: runs(200) },
