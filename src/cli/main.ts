@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { benchCommand } from './bench.js';
-import { chatPubSub } from './chat.js';
+import { CHAT_MAX_PAYLOAD, chatPubSub } from './chat.js';
 import { connect, ExitStatus } from './connect.js';
 import { SERVE_FLAGS, SERVE_USAGE, serveOptions, startEchoServer } from './serve.js';
 import { UsageFault } from './usage-fault.js';
@@ -48,8 +48,12 @@ async function serveCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: SERVE_FLAGS, strict: true });
   const options = serveOptions(values);
   if (values.redis !== undefined && !values.chat) throw new UsageFault('--redis needs --chat');
-  if (values.chat)
-    options.settings = { ...options.settings, pubsub: await chatPubSub(values.redis) };
+  if (values.chat) {
+    // Chat-sized messages unless --max-payload says otherwise.
+    const maxPayload = options.settings?.maxPayload ?? CHAT_MAX_PAYLOAD;
+    const pubsub = await chatPubSub(values.redis, maxPayload);
+    options.settings = { ...options.settings, maxPayload, pubsub };
+  }
   const server = await startEchoServer(options);
   server.wss.on('undelivered', (report) => {
     process.stderr.write(`tsws: undelivered (${report.reason}) in room ${report.topic}\n`);
