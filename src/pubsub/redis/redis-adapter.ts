@@ -218,7 +218,11 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Pu
   subscribe(topic: string): void {
     if (this.closed || this.topics.has(topic)) return;
     const state: TopicState = {
-      feed: new TopicFeed(),
+      // While the log is read, live messages wait: at most a log's worth (or one message).
+      feed: new TopicFeed<WireEntry>(
+        Math.max(this.historyBytes, this.maxMessage) + 1024,
+        (entry) => entry.data.length + 64,
+      ),
       subscribed: false,
       reading: false,
       generation: 0,
