@@ -7,6 +7,30 @@ import { isSeq } from '../pubsub/index.js';
 export const CHAT_PREFIX = '/chat/';
 
 /**
+ * The chat's memory bounds: whatever the members send, a process keeps at most about
+ * CHAT_MAX_ROOMS x CHAT_HISTORY_BYTES of history (256 MiB), and a message is at most
+ * CHAT_MAX_PAYLOAD unless `--max-payload` says otherwise.
+ */
+export const CHAT_MAX_PAYLOAD = 64 * 1024;
+/** Rooms with members in one process (and rooms whose history is kept). */
+export const CHAT_MAX_ROOMS = 1000;
+/** Messages and bytes of history per room (in one process and in each Redis stream). */
+export const CHAT_HISTORY = 1000;
+export const CHAT_HISTORY_BYTES = 256 * 1024;
+/** Room names: 1 to 64 of these characters (after percent-decoding). */
+const ROOM_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+/** The smallest message limit the Redis adapter is given (its default). */
+const REDIS_MIN_MESSAGE = 1024 * 1024;
+
+export interface ChatLimits {
+  /** Rooms with members at once; a connection to another room is closed with 1013. */
+  maxRooms?: number;
+}
+
+/** Members per room, per server: what the room cap counts. */
+const roomsOf = new WeakMap<WebSocketServer, Map<string, number>>();
+
+/**
  * The chat of `tsws serve --chat`: a connection to `/chat/ROOM` joins topic ROOM, and every
  * message it sends (text or binary) is published to the room, itself included, in the one
  * order every member sees. With `?seq` the connection gets the sequenced form (JSON with
@@ -15,7 +39,12 @@ export const CHAT_PREFIX = '/chat/';
  *
  * Returns false when `req` is not for a room (the caller serves it otherwise).
  */
-export function joinChat(wss: WebSocketServer, ws: WebSocket, req: IncomingMessage): boolean {
+export function joinChat(
+  wss: WebSocketServer,
+  ws: WebSocket,
+  req: IncomingMessage,
+  limits: ChatLimits = {},
+): boolean {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (!url.pathname.startsWith(CHAT_PREFIX)) return false;
   let room: string;
@@ -29,10 +58,30 @@ export function joinChat(wss: WebSocketServer, ws: WebSocket, req: IncomingMessa
     ws.close(CloseCode.PolicyViolation, 'no room: connect to /chat/ROOM');
     return true;
   }
+  if (!ROOM_NAME.test(room)) {
+    ws.close(CloseCode.PolicyViolation, 'room names are 1-64 characters: A-Z a-z 0-9 _ . -');
+    return true;
+  }
+  let rooms = roomsOf.get(wss);
+  if (rooms === undefined) {
+    rooms = new Map();
+    roomsOf.set(wss, rooms);
+  }
+  const members = rooms.get(room) ?? 0;
+  if (members === 0 && rooms.size >= (limits.maxRooms ?? CHAT_MAX_ROOMS)) {
+    ws.close(CloseCode.TryAgainLater, 'too many rooms on this server');
+    return true;
+  }
   if (since !== null && !isSeq(since)) {
     ws.close(CloseCode.PolicyViolation, 'since must be a sequence id (such as 1718000000000-0)');
     return true;
   }
+  rooms.set(room, members + 1);
+  ws.once('close', () => {
+    const left = rooms.get(room)! - 1;
+    if (left > 0) rooms.set(room, left);
+    else rooms.delete(room);
+  });
   const sequenced = since !== null || url.searchParams.has('seq');
   ws.on('message', (data, isBinary) => {
     wss.publish(room, data as Buffer, { binary: isBinary });
@@ -42,9 +91,18 @@ export function joinChat(wss: WebSocketServer, ws: WebSocket, req: IncomingMessa
   return true;
 }
 
-/** The rooms' pub/sub: in this process (with a replay history), or through Redis. */
-export async function chatPubSub(redis: string | undefined): Promise<PubSubOptions> {
-  if (redis === undefined) return { history: 1000 };
+/**
+ * The rooms' pub/sub: in this process (with a replay history), or through Redis; both with
+ * the history bounds above. `maxPayload` (the server's) raises the Redis adapter's message
+ * limit, so that every message a member may send still crosses Redis.
+ */
+export async function chatPubSub(
+  redis: string | undefined,
+  maxPayload = CHAT_MAX_PAYLOAD,
+): Promise<PubSubOptions> {
+  if (redis === undefined) {
+    return { history: CHAT_HISTORY, historyBytes: CHAT_HISTORY_BYTES, maxTopics: CHAT_MAX_ROOMS };
+  }
   let module: typeof import('../pubsub/redis/index.js');
   try {
     module = await import('../pubsub/redis/index.js');
@@ -52,7 +110,12 @@ export async function chatPubSub(redis: string | undefined): Promise<PubSubOptio
     if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
     throw new Error('--redis needs the ioredis package: npm install ioredis');
   }
-  const adapter = new module.RedisAdapter({ url: redis });
+  const adapter = new module.RedisAdapter({
+    url: redis,
+    historyLength: CHAT_HISTORY,
+    historyBytes: CHAT_HISTORY_BYTES,
+    maxMessage: Math.max(REDIS_MIN_MESSAGE, maxPayload),
+  });
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), 10_000);

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BENCH_USAGE, benchCommand } from './bench.js';
-import { chatPubSub } from './chat.js';
+import { CHAT_MAX_PAYLOAD, chatPubSub } from './chat.js';
 import { CONNECT_USAGE, connect, ExitStatus } from './connect.js';
 import { listenErrorLine } from './listen-error.js';
 import { SERVE_FLAGS, SERVE_USAGE, serveOptions, startEchoServer } from './serve.js';
@@ -67,8 +67,12 @@ async function serveCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: SERVE_FLAGS, strict: true });
   const options = serveOptions(values);
   if (values.redis !== undefined && !values.chat) throw new UsageFault('--redis needs --chat');
-  if (values.chat)
-    options.settings = { ...options.settings, pubsub: await chatPubSub(values.redis) };
+  if (values.chat) {
+    // Chat-sized messages unless --max-payload says otherwise.
+    const maxPayload = options.settings?.maxPayload ?? CHAT_MAX_PAYLOAD;
+    const pubsub = await chatPubSub(values.redis, maxPayload);
+    options.settings = { ...options.settings, maxPayload, pubsub };
+  }
   let server: Awaited<ReturnType<typeof startEchoServer>>;
   try {
     server = await startEchoServer(options);

@@ -33,9 +33,12 @@ export const SERVE_USAGE = `  tsws serve [--port 8080] [--host HOST] [--deflate]
       --deflate                     accept permessage-deflate (compression) offers
       --chat                        chat rooms: a connection to /chat/ROOM gets every message
                                     sent to ROOM (its own too); ?seq gives them as JSON with
-                                    sequence ids, ?since=SEQ replays from SEQ
+                                    sequence ids, ?since=SEQ replays from SEQ; ROOM: 1-64 of
+                                    A-Z a-z 0-9 _ . -; 1000 rooms, 1000 messages and 256K of
+                                    history per room
       --redis URL                   share the rooms with every tsws serve --chat on this Redis
-      --max-payload BYTES           largest message accepted (default 100M; larger: close 1009)
+      --max-payload BYTES           largest message accepted (default 100M, 64K with --chat;
+                                    larger: close 1009)
       --heartbeat MS[,MISSED]|off   ping every MS ms; a peer silent for MISSED pings is dropped
                                     (default 30000,2; the article's profile: 5000,3)
       --handshake-timeout MS        time to send the request head (default 10000; then 408)

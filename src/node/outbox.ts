@@ -50,6 +50,8 @@ export class Outbox {
   private dropping: { bytes: number; binary: boolean; policy: DropPolicy } | undefined;
   /** Waiting for the transport to drain (a stream being sent piece by piece). */
   private drainWaiters: (() => void)[] | undefined;
+  /** Waiting for the outbox to empty (a paced replay). */
+  private idleWaiters: (() => void)[] | undefined;
   /** A message sent in fragments: whether it is compressed (undefined: none in progress). */
   fragmentsCompressed: boolean | undefined;
   /** A compressed fragmented message was started on the wire (next frames have no RSV1). */
@@ -217,6 +219,18 @@ export class Outbox {
     });
   }
 
+  /**
+   * Resolves once nothing waits here and the transport is under the hold mark (or the
+   * connection is gone): a paced sender's next message then goes straight out.
+   */
+  whenIdle(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.idleWaiters === undefined) this.idleWaiters = [resolve];
+      else this.idleWaiters.push(resolve);
+      this.host._awaitTransport();
+    });
+  }
+
   /** Queues asynchronous work that must run in order with the sends (a Blob, a stream). */
   task(work: () => Promise<void>, cb: Callback | undefined): void {
     const item = new Item(TASK, undefined, false, true, cb, 0, false, false, false);
@@ -261,6 +275,14 @@ export class Outbox {
     // Each callback once: work still running for an aborted item reports nothing more.
     for (const item of queue) if (item.cb !== undefined) process.nextTick(item.cb, closedError());
     this.wakeDrainWaiters();
+    this.wakeIdleWaiters();
+  }
+
+  private wakeIdleWaiters(): void {
+    const waiters = this.idleWaiters;
+    if (waiters === undefined) return;
+    this.idleWaiters = undefined;
+    for (const resolve of waiters) resolve();
   }
 
   /** The transport drained (or was asked to report): wake stream senders, send what waits. */
@@ -315,6 +337,10 @@ export class Outbox {
       }
       if (queue.length === 0) {
         this.lastDataFin = undefined;
+        if (this.idleWaiters !== undefined && this.deferred === undefined) {
+          if (host._pendingBytes() < host._holdAt || !host._sendsData()) this.wakeIdleWaiters();
+          else host._awaitTransport();
+        }
         if (this.owed && host._sendsData()) {
           if (host._pendingBytes() < host._holdAt) {
             this.owed = false;

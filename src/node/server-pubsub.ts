@@ -24,6 +24,10 @@ export interface PubSubOptions {
   adapter?: PubSubAdapter;
   /** With the default broker: messages kept per topic for `replay`. Default 0. */
   history?: number;
+  /** With the default broker: payload bytes kept per topic for `replay`. Default: no limit. */
+  historyBytes?: number;
+  /** With the default broker: topics whose history is kept (see LocalAdapter). Default: no limit. */
+  maxTopics?: number;
 }
 
 export interface PublishOptions {
@@ -75,7 +79,13 @@ export class ServerPubSub implements AdapterSink {
   }
 
   static create(options: PubSubOptions | undefined, report: (r: UndeliveredReport) => void) {
-    const adapter = options?.adapter ?? new LocalAdapter({ history: options?.history });
+    const adapter =
+      options?.adapter ??
+      new LocalAdapter({
+        history: options?.history,
+        historyBytes: options?.historyBytes,
+        maxTopics: options?.maxTopics,
+      });
     return new ServerPubSub(adapter, report);
   }
 
@@ -164,7 +174,10 @@ export class ServerPubSub implements AdapterSink {
       const sequenced = ((this.registry.flags(ws, topic) ?? 0) & SEQUENCED) !== 0;
       for (const message of history.messages) {
         if (compareSeq(message.seq, last) <= 0) continue;
-        if (!this.isSubscribed(ws, topic)) break;
+        // Paced by drain: a history larger than maxBackpressure is delivered as the peer reads,
+        // not refused by the policy (which is for senders that do not wait).
+        await ws._whenWritable();
+        if (!this.isSubscribed(ws, topic) || ws.readyState !== OPEN) break;
         ws._deliverPrepared(new PreparedMessage(message), sequenced);
         last = message.seq;
         replayed++;

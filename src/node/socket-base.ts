@@ -515,6 +515,20 @@ export abstract class SocketBase extends EventEmitter<WebSocketEvents> {
     );
   }
 
+  /**
+   * @internal Resolves once a message would go straight to the transport (nothing waits in
+   * the outbox, the transport is under the hold mark), or the connection sends no more: for
+   * senders that pace themselves by drain (a replay) instead of meeting the policy.
+   */
+  _whenWritable(): Promise<void> {
+    if (!this._sendsData()) return Promise.resolve();
+    const box = this._outbox;
+    if ((box === undefined || box.idle) && !this._conn!.sendingFragmented && this._fits()) {
+      return Promise.resolve();
+    }
+    return this._box().whenIdle();
+  }
+
   /** @internal */
   _deliverClose(code: number | undefined, reason: string | Buffer | undefined): void {
     const conn = this._conn!;

@@ -20,6 +20,17 @@ export class TopicFeed<T extends { readonly seq: string; readonly prev: string }
   /** Live messages wait while the log is read. */
   private syncing = true;
   private held: T[] = [];
+  private heldWeight = 0;
+
+  /**
+   * @param maxHeld what may be held while the log is read, weighed by `weigh` (default: each
+   *   entry weighs 1): beyond it the oldest held entries are let go (the log has them, or they
+   *   are reported as a gap), so a flood of messages out of order cannot grow memory unbounded.
+   */
+  constructor(
+    private readonly maxHeld = Number.POSITIVE_INFINITY,
+    private readonly weigh: (entry: T) => number = () => 1,
+  ) {}
 
   /** Whether live messages are held until `synced`. */
   get isSyncing(): boolean {
@@ -29,7 +40,7 @@ export class TopicFeed<T extends { readonly seq: string; readonly prev: string }
   /** A live message. Returns true when the log after `last` must be read (then call `synced`). */
   receive(entry: T, out: FeedOutput<T>): boolean {
     if (this.syncing) {
-      this.held.push(entry);
+      this.hold(entry);
       return false;
     }
     const last = this.last;
@@ -40,8 +51,18 @@ export class TopicFeed<T extends { readonly seq: string; readonly prev: string }
       return false;
     }
     this.syncing = true;
-    this.held.push(entry);
+    this.hold(entry);
     return true;
+  }
+
+  private hold(entry: T): void {
+    this.held.push(entry);
+    this.heldWeight += this.weigh(entry);
+    let drop = 0;
+    while (this.heldWeight > this.maxHeld && drop < this.held.length) {
+      this.heldWeight -= this.weigh(this.held[drop++]!);
+    }
+    if (drop > 0) this.held.splice(0, drop);
   }
 
   /** Holds live messages until the log is read again (after a reconnection). */
@@ -57,6 +78,7 @@ export class TopicFeed<T extends { readonly seq: string; readonly prev: string }
   synced(log: readonly T[], out: FeedOutput<T>): void {
     const held = this.held;
     this.held = [];
+    this.heldWeight = 0;
     this.syncing = false;
     let i = 0;
     let j = 0;

@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
+import { joinChat } from '../../src/cli/chat.js';
 import { WebSocket } from '../../src/index.js';
-import { until, within } from '../helpers/node-util.js';
+import { startServer, until, within } from '../helpers/node-util.js';
 import { cliPath, type Run, run } from '../helpers/process.js';
 import { REDIS_URL, redisClient } from '../helpers/redis.js';
 
@@ -95,15 +96,52 @@ describe('tsws serve --chat (one process)', () => {
     echo.ws.close();
   });
 
-  it('room names are decoded from the path; an empty one is refused with 1008', async () => {
-    const a = await join(`${base}/chat/caf%C3%A9%20au%20lait`);
+  it('room names are decoded from the path; empty, long or odd ones are refused with 1008', async () => {
+    const a = await join(`${base}/chat/caf%65.au_lait-2`);
     a.ws.send('x');
     await until(() => a.log.length === 1, 'message');
     a.ws.close();
-    const none = new WebSocket(`${base}/chat/`);
-    const [code, reason] = await once(none, 'close');
-    assert.equal(code, 1008);
-    assert.match(String(reason), /no room/);
+    for (const [path, why] of [
+      ['', /no room/],
+      ['caf%C3%A9', /room names are 1-64 characters/],
+      ['a%20b', /room names/],
+      ['x'.repeat(65), /room names/],
+      ['a%2Fb', /room names/],
+    ] as const) {
+      const refused = new WebSocket(`${base}/chat/${path}`);
+      const [code, reason] = await once(refused, 'close');
+      assert.equal(code, 1008, path);
+      assert.match(String(reason), why);
+    }
+    await join(`${base}/chat/${'x'.repeat(64)}`).then((m) => m.ws.close());
+  });
+
+  it('messages are chat-sized by default: over 64 KiB closes with 1009', async () => {
+    const a = await join(`${base}/chat/${room()}`);
+    a.ws.send(Buffer.alloc(64 * 1024, 1));
+    await until(() => a.log.length === 1, '64 KiB goes');
+    a.ws.send(Buffer.alloc(64 * 1024 + 1, 1));
+    const [code] = await once(a.ws, 'close');
+    assert.equal(code, 1009);
+  });
+
+  it('a room keeps at most 256 KiB of history (and 1,000 messages)', async () => {
+    const name = room();
+    const a = await join(`${base}/chat/${name}`);
+    for (let i = 0; i < 10; i++) a.ws.send(Buffer.alloc(60 * 1024, i));
+    await until(() => a.log.length === 10, 'ten');
+    const back = await join(`${base}/chat/${name}?since=0-0`);
+    a.ws.send('live');
+    await until(() => back.log.at(-1)?.includes('live') === true, 'replayed, then live');
+    const replayed = back.log.slice(0, -1).map((m) => JSON.parse(m) as { data: string });
+    assert.equal(replayed.length, 4, '4 x 60 KiB <= 256 KiB < 5 x 60 KiB');
+    assert.deepEqual(
+      replayed.map((m) => Buffer.from(m.data, 'base64')[0]),
+      [6, 7, 8, 9],
+      'the newest',
+    );
+    a.ws.close();
+    back.ws.close();
   });
 
   it('?seq gives the sequenced form; ?since=SEQ replays what came after SEQ', async () => {
@@ -197,6 +235,76 @@ describe('tsws serve --chat --redis (two processes, one chat)', () => {
     );
     a.ws.close();
     b.ws.close();
+  });
+});
+
+describe('tsws serve --chat --redis: limits', () => {
+  const servers: Run[] = [];
+  const bases: string[] = [];
+  const rooms: string[] = [];
+
+  before(async () => {
+    for (let i = 0; i < 2; i++) {
+      const { server, port } = await serve(['--redis', REDIS_URL, '--max-payload', '2M']);
+      servers.push(server);
+      bases.push(`ws://127.0.0.1:${port}`);
+    }
+  });
+
+  after(async () => {
+    await Promise.all(servers.map(stop));
+    const redis = redisClient();
+    for (const name of rooms) {
+      await redis.del(`tsws:${name}:log`, `tsws:${name}:last`, `tsws:${name}:bytes`);
+    }
+    await redis.quit();
+  });
+
+  it('--max-payload over the adapter default raises it: a 1.5 MiB message crosses Redis', async () => {
+    const name = room();
+    rooms.push(name);
+    const a = await join(`${bases[0]}/chat/${name}`);
+    const b = await join(`${bases[1]}/chat/${name}`);
+    await settle(a, [a, b]);
+    a.ws.send(Buffer.alloc(1536 * 1024, 0xab));
+    await until(() => b.log.length === 1, 'the big message on the other process', 15_000);
+    assert.equal(b.log[0]!.length, 2 + 2 * 1536 * 1024);
+    a.ws.close();
+    b.ws.close();
+  });
+
+  it('the Redis stream of a room keeps at most 256 KiB', async () => {
+    const name = room();
+    rooms.push(name);
+    const a = await join(`${bases[0]}/chat/${name}`);
+    for (let i = 0; i < 10; i++) a.ws.send(Buffer.alloc(60 * 1024, i));
+    await until(() => a.log.length === 10, 'ten', 15_000);
+    const redis = redisClient();
+    try {
+      const entries = await redis.xrangeBuffer(`tsws:${name}:log`, '-', '+');
+      assert.equal(entries.length, 4, '4 x 60 KiB <= 256 KiB < 5 x 60 KiB');
+    } finally {
+      await redis.quit();
+    }
+    a.ws.close();
+  });
+});
+
+describe('chat rooms: the room cap', () => {
+  it('a connection to a new room beyond maxRooms is closed with 1013; a room freed makes room', async (t) => {
+    const { wss, url } = await startServer(t, { pubsub: { history: 10 } });
+    wss.on('connection', (ws, req) => joinChat(wss, ws, req, { maxRooms: 2 }));
+    const a = await join(`${url}/chat/a`);
+    const b = await join(`${url}/chat/b`);
+    const again = await join(`${url}/chat/a`);
+    const c = new WebSocket(`${url}/chat/c`);
+    const [code, reason] = await once(c, 'close');
+    assert.equal(code, 1013);
+    assert.match(String(reason), /too many rooms/);
+    b.ws.close();
+    await until(() => wss.clients!.size === 2, 'b left');
+    const c2 = await join(`${url}/chat/c`);
+    for (const m of [a, again, c2]) m.ws.close();
   });
 });
 

@@ -177,3 +177,70 @@ describe('LocalAdapter history', () => {
     assert.equal(sink.delivered.length, 0);
   });
 });
+
+describe('LocalAdapter memory bounds (issue 11)', () => {
+  const big = (topic: string, n: number, size: number) => ({
+    topic,
+    data: Buffer.alloc(size, n),
+    binary: true,
+    compress: false,
+  });
+
+  it('historyBytes: the history is capped in bytes as well as in messages, oldest first', async () => {
+    const adapter = new LocalAdapter({ history: 1000, historyBytes: 10_000 });
+    adapter.start(recorder());
+    adapter.subscribe('t');
+    for (let n = 0; n < 50; n++) adapter.publish(big('t', n, 3000), undefined);
+    const { messages, complete } = await adapter.history('t', FIRST_PREV);
+    assert.deepEqual(
+      messages.map((m) => m.data[0]),
+      [47, 48, 49],
+      'the newest that fit in 10,000 bytes',
+    );
+    assert.equal(complete, false);
+    // A message larger than the budget is not kept at all (nor does it keep older ones).
+    adapter.publish(big('t', 99, 20_000), undefined);
+    assert.deepEqual((await adapter.history('t', FIRST_PREV)).messages, []);
+    adapter.publish(big('t', 7, 10), undefined);
+    assert.deepEqual(
+      (await adapter.history('t', FIRST_PREV)).messages.map((m) => m.data[0]),
+      [7],
+    );
+  });
+
+  it('history stays in order over many trims (the ring compacts)', async () => {
+    const adapter = new LocalAdapter({ history: 5 });
+    adapter.start(recorder());
+    for (let n = 0; n < 500; n++) adapter.publish(big('t', n & 0xff, 1), undefined);
+    const { messages } = await adapter.history('t', FIRST_PREV);
+    assert.deepEqual(
+      messages.map((m) => m.data[0]),
+      [495, 496, 497, 498, 499].map((n) => n & 0xff),
+    );
+  });
+
+  it('maxTopics: a new topic replaces the longest-idle history; with none idle it keeps none', async () => {
+    let now = 1_000_000;
+    const adapter = new LocalAdapter({ history: 10, maxTopics: 2, now: () => now });
+    adapter.start(recorder());
+    adapter.publish(big('a', 1, 1), undefined);
+    now += 10;
+    adapter.publish(big('b', 2, 1), undefined);
+    now += 10;
+    adapter.publish(big('c', 3, 1), undefined);
+    assert.equal((await adapter.history('a', FIRST_PREV)).messages.length, 0, 'a evicted');
+    assert.equal((await adapter.history('b', FIRST_PREV)).messages.length, 1);
+    assert.equal((await adapter.history('c', FIRST_PREV)).messages.length, 1);
+    // Both topics have subscribers: nothing can be evicted, a third topic keeps nothing.
+    adapter.subscribe('b');
+    adapter.subscribe('c');
+    assert.equal(adapter.publish(big('d', 4, 1), undefined), false);
+    assert.equal((await adapter.history('d', FIRST_PREV)).messages.length, 0);
+    assert.equal((await adapter.history('b', FIRST_PREV)).messages.length, 1);
+  });
+
+  it('refuses a bad historyBytes or maxTopics', () => {
+    assert.throws(() => new LocalAdapter({ historyBytes: 0 }), TypeError);
+    assert.throws(() => new LocalAdapter({ maxTopics: 1.5 }), TypeError);
+  });
+});

@@ -1,4 +1,5 @@
 export {
+  type MalformedInfo,
   RedisAdapter,
   type RedisAdapterEvents,
   type RedisAdapterOptions,

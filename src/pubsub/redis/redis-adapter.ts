@@ -35,6 +35,17 @@ export interface RedisAdapterOptions {
    * this many (Redis trims whole nodes of its streams, so a few more may stay). Default 1000.
    */
   historyLength?: number;
+  /**
+   * Data bytes kept per topic's log, as well: the oldest messages go first beyond it. Default
+   * 16 MiB.
+   */
+  historyBytes?: number;
+  /**
+   * The largest message (data bytes) carried: a larger publish fails (reported as
+   * `publish-failed`), and a larger message read from Redis is ignored (a `malformed` event).
+   * Default 1 MiB; raise it with the server's `maxPayload` if messages may be larger.
+   */
+  maxMessage?: number;
   /** Milliseconds a topic's log lives after its last publish. Default 24 hours. */
   historyTtl?: number;
 }
@@ -47,6 +58,20 @@ export interface RedisAdapterEvents {
   disconnected: [];
   /** An error from Redis (emitted only when listened to: connection errors are retried). */
   error: [error: Error];
+  /**
+   * Something read from Redis was not a message of ours (forged, damaged, or over
+   * `maxMessage`): it was ignored. `malformed` counts them.
+   */
+  malformed: [info: MalformedInfo];
+}
+
+/** What a `malformed` event reports. */
+export interface MalformedInfo {
+  /** Where it came from: a topic's channel, or its log. */
+  readonly source: 'channel' | 'log';
+  readonly topic: string;
+  /** Its size in bytes. */
+  readonly bytes: number;
 }
 
 interface TopicState {
@@ -68,6 +93,7 @@ interface TopicState {
 type PublishCommand = (
   log: string,
   last: string,
+  bytes: string,
   origin: string,
   token: string,
   flags: number,
@@ -75,6 +101,7 @@ type PublishCommand = (
   maxLength: number,
   ttl: number,
   channel: string,
+  maxBytes: number,
 ) => Promise<string>;
 
 const PAGE = 1000;
@@ -102,7 +129,12 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Pu
   private readonly ownsPub: boolean;
   private readonly prefix: string;
   private readonly historyLength: number;
+  private readonly historyBytes: number;
   private readonly historyTtl: number;
+  /** The largest message carried (data bytes). */
+  readonly maxMessage: number;
+  /** Messages read from Redis and ignored as not ours (see the `malformed` event). */
+  malformed = 0;
   private readonly topics = new Map<string, TopicState>();
   /** `except` of this process's publishes in flight, by token. */
   private readonly own = new Map<string, { except: unknown; at: number }>();
@@ -116,6 +148,8 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Pu
     this.prefix = options.prefix ?? 'tsws:';
     this.historyLength = positiveInteger('historyLength', options.historyLength ?? 1000);
     this.historyTtl = positiveInteger('historyTtl', options.historyTtl ?? 24 * 60 * 60 * 1000);
+    this.historyBytes = positiveInteger('historyBytes', options.historyBytes ?? 16 * 1024 ** 2);
+    this.maxMessage = positiveInteger('maxMessage', options.maxMessage ?? 1024 ** 2);
     // Nothing waits for a connection: a publish either goes now or is reported, and a command
     // cut by a disconnection is not sent twice.
     const settings = (role: string): RedisOptions => ({
@@ -137,7 +171,7 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Pu
       this.ownsPub = true;
       this.sub = new Redis(url, settings('sub'));
     }
-    this.pub.defineCommand('tswsPublish', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
+    this.pub.defineCommand('tswsPublish', { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
     for (const client of [this.pub, this.sub]) {
       client.on('ready', () => this.onReady());
       client.on('error', (error: Error) => {
@@ -148,9 +182,14 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Pu
     this.pub.on('close', () => {
       if (!this.closed) this.emit('disconnected');
     });
-    this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) =>
-      this.onMessage(channel, message),
-    );
+    this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+      // Whatever arrives on a channel, nothing is thrown into ioredis's parser.
+      try {
+        this.onMessage(channel, message);
+      } catch {
+        this.onMalformed('channel', String(channel), message?.length ?? 0);
+      }
+    });
   }
 
   /** Whether both connections are up. */
@@ -179,7 +218,11 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Pu
   subscribe(topic: string): void {
     if (this.closed || this.topics.has(topic)) return;
     const state: TopicState = {
-      feed: new TopicFeed(),
+      // While the log is read, live messages wait: at most a log's worth (or one message).
+      feed: new TopicFeed<WireEntry>(
+        Math.max(this.historyBytes, this.maxMessage) + 1024,
+        (entry) => entry.data.length + 64,
+      ),
       subscribed: false,
       reading: false,
       generation: 0,
@@ -202,6 +245,13 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Pu
 
   publish(message: PubSubMessage, except: unknown): boolean {
     if (this.closed) return false;
+    if (message.data.length > this.maxMessage) {
+      const error = new Error(
+        `message of ${message.data.length} bytes over the adapter's maxMessage (${this.maxMessage})`,
+      );
+      process.nextTick(() => this.failed(message, error));
+      return false;
+    }
     if (this.pub.status !== 'ready') {
       const error = new Error(`not connected to Redis (${this.pub.status})`);
       process.nextTick(() => this.failed(message, error));
@@ -223,6 +273,7 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Pu
         this.pub,
         this.key(topic, 'log'),
         this.key(topic, 'last'),
+        this.key(topic, 'bytes'),
         this.origin,
         token,
         flagsOf(binary, compress),
@@ -230,6 +281,7 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Pu
         this.historyLength,
         this.historyTtl,
         this.channel(topic),
+        this.historyBytes,
       )
       .catch((error: Error) => {
         this.own.delete(token);
@@ -372,8 +424,14 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Pu
     for (;;) {
       const page = await this.pub.xrangeBuffer(key, start, '+', 'COUNT', PAGE);
       for (const [id, fields] of page) {
-        const entry = decodeStreamEntry(id, fields);
+        const entry = decodeStreamEntry(id, fields, this.maxMessage);
         if (entry !== undefined) entries.push(entry);
+        else
+          this.onMalformed(
+            'log',
+            topic,
+            fields.reduce((n, f) => n + f.length, 0),
+          );
       }
       if (page.length < PAGE) return entries;
       start = `(${page[page.length - 1]![0].toString('latin1')}`;
@@ -389,8 +447,11 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Pu
     const topic = name.slice(this.prefix.length);
     const state = this.topics.get(topic);
     if (state === undefined) return;
-    const entry = decodeChannelMessage(message);
-    if (entry === undefined) return;
+    const entry = decodeChannelMessage(message, this.maxMessage);
+    if (entry === undefined) {
+      this.onMalformed('channel', topic, message.length);
+      return;
+    }
     const out: FeedOutput<WireEntry> = { deliver: [], gaps: [] };
     if (state.feed.receive(entry, out) && !state.reading) void this.catchUp(topic, state);
     this.emitOut(topic, out);
@@ -427,6 +488,11 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Pu
     }
   }
 
+  private onMalformed(source: 'channel' | 'log', topic: string, bytes: number): void {
+    this.malformed++;
+    this.emit('malformed', { source, topic, bytes });
+  }
+
   private failed(message: PubSubMessage, error: Error): void {
     const report: UndeliveredReport = {
       reason: 'publish-failed',
@@ -437,7 +503,7 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Pu
     this.sink?.undelivered(report);
   }
 
-  private key(topic: string, kind: 'log' | 'last'): string {
+  private key(topic: string, kind: 'log' | 'last' | 'bytes'): string {
     return `${this.prefix}${topic}:${kind}`;
   }
 
