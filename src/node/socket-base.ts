@@ -335,6 +335,9 @@ export abstract class SocketBase extends EventEmitter<WebSocketEvents> {
     this._conn!.failConnection(code, error.message);
     if (this.listenerCount('error') > 0) this.emit('error', error);
     this._flush();
+    // Reading may have stopped (inflation, the memory budget): the receiver discards from now
+    // on, but the peer's close and end of TCP must be seen, or the close waits for its timer.
+    if (this._readyState !== CLOSED && (this._bits & PAUSED) === 0) this._transport?.resume();
   }
 
   /**

@@ -156,7 +156,7 @@ describe('process memory budget on a server', () => {
 
   it("'refuse': an inflated message that would pass the budget is cut with 1009", async (t) => {
     const budget = new MemoryBudget(1 * MiB);
-    const { url, received, errors } = await budgetServer(t, budget, {
+    const { wss, url, received, errors } = await budgetServer(t, budget, {
       memoryBudgetPolicy: 'refuse',
       perMessageDeflate: { threshold: 0 },
     });
@@ -166,6 +166,9 @@ describe('process memory budget on a server', () => {
     assert.equal((await closed).code, 1009);
     assert.deepEqual(errors, ['WS_ERR_MEMORY_BUDGET_EXCEEDED']);
     assert.equal(received.length, 0);
+    // Reading resumes after the failure: the server sees the peer's close and TCP end at once,
+    // not after closeTimeout (30 s).
+    await until(() => (wss.clients?.size ?? 0) === 0, 'the server side closed too');
     await until(() => budget.used === 0, 'budget released');
   });
 
