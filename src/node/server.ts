@@ -3,17 +3,10 @@ import * as http from 'node:http';
 import type * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { type ResolvedDeflateOptions, resolveDeflateOptions } from '../extensions/index.js';
 import {
-  negotiateServer,
-  PerMessageDeflate,
-  type ResolvedDeflateOptions,
-  resolveDeflateOptions,
-} from '../extensions/index.js';
-import {
-  buildAcceptResponse,
   buildRejectResponse,
   HandshakeError,
-  HandshakeErrorCode,
   hasToken,
   type OutgoingHeaders,
   type ValidUpgrade,
@@ -29,12 +22,7 @@ import {
 import { loadLibuv } from './libuv.js';
 import { Lifetimes } from './lifetimes.js';
 import { type BindingSettings, bindingSettings } from './options.js';
-import type {
-  ServerOptions,
-  VerifyClientCallback,
-  VerifyClientInfo,
-  WebSocketServerEvents,
-} from './server-options.js';
+import type { ServerOptions, VerifyClientInfo, WebSocketServerEvents } from './server-options.js';
 import {
   type PublishData,
   type PublishOptions,
@@ -43,6 +31,7 @@ import {
   type SubscribeOptions,
 } from './server-pubsub.js';
 import { TcpListener } from './tcp-server.js';
+import { acceptHead, chooseProtocol, runVerifyClient } from './upgrade-accept.js';
 import { originCheck } from './upgrade-origins.js';
 import { rejectionResponse, UpgradeRejection } from './upgrade-rejection.js';
 import { DuplexUpgradeSocket, type UpgradeSocket } from './upgrade-socket.js';
@@ -457,27 +446,15 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       secure: Boolean((req.socket as { encrypted?: boolean }).encrypted),
       req,
     };
-    if (verifyClient.length === 2) {
-      let answered = false;
-      (verifyClient as (i: VerifyClientInfo, cb: VerifyClientCallback) => void)(
-        info,
-        (verified, code, message, headers) => {
-          // Called from the application, maybe later: nothing may throw back into it.
-          if (answered) return;
-          answered = true;
-          try {
-            if (verified) afterVerify();
-            else this._refuse(socket, code ?? 401, message, headers);
-          } catch (error) {
-            this._refuseWith(socket, error, true);
-          }
-        },
-      );
-    } else if ((verifyClient as (i: VerifyClientInfo) => boolean)(info)) {
-      afterVerify();
-    } else {
-      this._refuse(socket, 401);
-    }
+    runVerifyClient(verifyClient, info, (verified, code, message, headers) => {
+      // Maybe called later from the application: nothing may throw back into it.
+      try {
+        if (verified) afterVerify();
+        else this._refuse(socket, code ?? 401, message, headers);
+      } catch (error) {
+        this._refuseWith(socket, error, true);
+      }
+    });
   }
 
   /** Writes the 101 and opens the connection; undefined when it was refused instead. */
@@ -501,53 +478,20 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       this._refuse(socket, 503);
       return undefined;
     }
-    const offered = upgrade.protocols;
     let protocol: string | undefined;
-    if (offered.length > 0) {
-      let chosen: string | false | undefined;
-      try {
-        chosen = this.options.handleProtocols
-          ? this.options.handleProtocols(new Set(offered), req)
-          : offered[0];
-        if (typeof chosen === 'string' && !offered.includes(chosen)) {
-          throw new Error(`handleProtocols returned "${chosen}", which the client did not offer`);
-        }
-      } catch (error) {
-        this._refuseWith(socket, error);
-        return undefined;
-      }
-      if (typeof chosen === 'string') protocol = chosen;
+    try {
+      protocol = chooseProtocol(upgrade.protocols, this.options.handleProtocols, req);
+    } catch (error) {
+      this._refuseWith(socket, error);
+      return undefined;
     }
-    // RFC 7692: the first acceptable permessage-deflate offer, if compression is on.
-    let extensions = '';
-    let agreed: ReturnType<typeof negotiateServer>;
-    const deflateOptions = this._deflateOptions;
-    if (deflateOptions !== undefined && upgrade.extensions.length > 0) {
-      agreed = negotiateServer(upgrade.extensions, deflateOptions);
-      if (agreed !== undefined) extensions = agreed.response;
-    }
-    let response = buildAcceptResponse({ key: upgrade.key, protocol, extensions });
-    if (this.listenerCount('headers') > 0) {
-      const lines = response.slice(0, -4).split('\r\n');
-      this.emit('headers', lines, req);
-      response = `${lines.join('\r\n')}\r\n\r\n`;
-      // A listener's line with CR or LF would inject headers (or a body) into the response.
-      if (lines.some((line) => /[\r\n]/.test(line))) {
-        throw new HandshakeError(
-          HandshakeErrorCode.InvalidHeader,
-          'A headers listener added a line with CR or LF',
-        );
-      }
-    }
-    const deflate =
-      agreed === undefined
-        ? undefined
-        : new PerMessageDeflate(
-            agreed.params,
-            'server',
-            deflateOptions!,
-            this._settings.connection.maxPayload,
-          );
+    const { response, extensions, deflate } = acceptHead(
+      upgrade,
+      protocol,
+      this._deflateOptions,
+      this._settings.connection.maxPayload,
+      this.listenerCount('headers') > 0 ? (lines) => this.emit('headers', lines, req) : undefined,
+    );
     socket.upgraded = true;
     const accepted = socket.accept(response, head);
     const ws = new WebSocket(null);

@@ -17,6 +17,8 @@ import { defer, next, portOf, shutdown, until, within } from '../helpers/node-ut
 // fastPath: false) and a server attached to the application's http.Server.
 
 type Mode = 'fast' | 'http' | 'attached';
+/** Under TSWS_NO_FAST_PATH=1 (the suite's second run) the 'fast' mode is on the http path too. */
+const FAST = process.env.TSWS_NO_FAST_PATH !== '1';
 const MODES: Mode[] = ['fast', 'http', 'attached'];
 
 type Options = Omit<ServerOptions, 'port' | 'server' | 'noServer'>;
@@ -286,13 +288,18 @@ describe('request heads the server refuses before any hook', () => {
         });
         const res = await exchange(t, port, text);
         // Node's parser answers some of these with 400 where ours says 505.
-        assert.ok(res.status === status || (mode !== 'fast' && res.status === 400), name);
+        assert.ok(
+          res.status === status || ((mode !== 'fast' || !FAST) && res.status === 400),
+          name,
+        );
         assert.equal(hooks, 0);
       });
     }
   }
 
-  it('fast: an invalid Host value is a 400 (Node lets it through to the hooks)', async (t) => {
+  it('fast: an invalid Host value is a 400 (Node lets it through to the hooks)', {
+    skip: !FAST,
+  }, async (t) => {
     const { port } = await serve(t, 'fast');
     const res = await exchange(t, port, upgradeRequest({ headers: { Host: 'ex\xe9mple' } }).text);
     assert.equal(res.status, 400);
