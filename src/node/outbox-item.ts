@@ -1,3 +1,4 @@
+import type { PerMessageDeflate } from '../extensions/index.js';
 import { ErrorCode, WebSocketError } from '../protocol/index.js';
 import type { SharedFrame } from './prepared-message.js';
 
@@ -71,4 +72,56 @@ export function droppedError(policy: string): WebSocketError {
     ErrorCode.MessageDropped,
     `message dropped by the ${policy} backpressure policy (the peer is not reading)`,
   );
+}
+
+/** Whether a published item's frame is ready (its shared compression done); records it. */
+export function frameReady(item: OutboxItem): boolean {
+  item.ready = Buffer.isBuffer(item.frame) || (item.frame as SharedFrame).bytes !== undefined;
+  return item.ready;
+}
+
+export function frameOf(item: OutboxItem): Buffer {
+  return Buffer.isBuffer(item.frame) ? item.frame : (item.frame as SharedFrame).bytes!;
+}
+
+/** Compresses an item's payload; `first`: the first frame of its message (RSV1 set). */
+export function compressItem(
+  deflate: PerMessageDeflate,
+  item: OutboxItem,
+  first: boolean,
+): Promise<void> {
+  const bytes = typeof item.payload === 'string' ? Buffer.from(item.payload) : item.payload!;
+  return new Promise((resolve, reject) => {
+    deflate.compress(bytes, item.fin, (error, out) => {
+      if (error !== null) {
+        reject(error);
+        return;
+      }
+      item.payload = out!;
+      // RFC 7692 §6.1: RSV1 on the first frame of a compressed message only.
+      item.rsv1 = first;
+      item.ready = true;
+      resolve();
+    });
+  });
+}
+
+/**
+ * The head message is held for the peer: pings and pongs queued behind messages that are all
+ * ready go now. A close frame, or anything still to be prepared, keeps the rest in order.
+ */
+export function sendControlsAhead(
+  queue: OutboxItem[],
+  host: { _deliverControl(ping: boolean, payload: Uint8Array, cb: Callback | undefined): void },
+): void {
+  for (let i = 1; i < queue.length; ) {
+    const item = queue[i]!;
+    if (!item.ready || item.kind === CLOSE || item.kind === TASK) return;
+    if (item.kind === CONTROL) {
+      queue.splice(i, 1);
+      host._deliverControl(item.ping, item.payload as Uint8Array, item.cb);
+    } else {
+      i++;
+    }
+  }
 }

@@ -5,13 +5,17 @@ import {
   type Callback,
   CLOSE,
   CONTROL,
+  compressItem,
   DATA,
   type DropPolicy,
   droppedError,
   frameCost,
+  frameOf,
+  frameReady,
   OutboxItem as Item,
   PREPARED,
   publishedItem,
+  sendControlsAhead,
   TASK,
 } from './outbox-item.js';
 import type { SharedFrame } from './prepared-message.js';
@@ -307,14 +311,14 @@ export class Outbox {
       const queue = this.queue;
       while (queue.length > 0) {
         const item = queue[0]!;
-        if (!item.ready && !(item.kind === PREPARED && this.frameReady(item))) {
+        if (!item.ready && !(item.kind === PREPARED && frameReady(item))) {
           if (!item.started) this.start(item);
           break;
         }
         if (item.kind === DATA || item.kind === PREPARED) {
           if (host._pendingBytes() >= host._holdAt) {
             host._awaitTransport();
-            this.sendControlsAhead();
+            sendControlsAhead(this.queue, host);
             break;
           }
           queue.shift();
@@ -323,7 +327,7 @@ export class Outbox {
             if (item.cb !== undefined) process.nextTick(item.cb, closedError());
             continue;
           }
-          if (item.kind === PREPARED) host._deliverRaw(this.frameOf(item));
+          if (item.kind === PREPARED) host._deliverRaw(frameOf(item));
           else host._deliverFrame(item.payload!, item.binary, item.fin, item.rsv1, item.cb);
         } else if (item.kind === CLOSE) {
           queue.shift();
@@ -355,24 +359,6 @@ export class Outbox {
     }
   }
 
-  /**
-   * The head message is held for the peer: pings and pongs queued behind messages that are all
-   * ready go now. A close frame, or anything still to be prepared, keeps the rest in order.
-   */
-  private sendControlsAhead(): void {
-    const queue = this.queue;
-    for (let i = 1; i < queue.length; ) {
-      const item = queue[i]!;
-      if (!item.ready || item.kind === CLOSE || item.kind === TASK) return;
-      if (item.kind === CONTROL) {
-        queue.splice(i, 1);
-        this.host._deliverControl(item.ping, item.payload as Uint8Array, item.cb);
-      } else {
-        i++;
-      }
-    }
-  }
-
   /** Starts an item's asynchronous work (only ever the head's); when done, the queue goes on. */
   private start(item: Item): void {
     item.started = true;
@@ -385,8 +371,11 @@ export class Outbox {
         ? item.work!
         : async () => {
             if (item.produce !== undefined) item.payload = await item.produce();
-            if (item.compress) await this.compress(item);
-            else item.ready = true;
+            if (item.compress) {
+              const first = !this.compressing;
+              this.compressing = !item.fin;
+              await compressItem(this.host._deflate!, item, first);
+            } else item.ready = true;
           };
     work().then(
       () => {
@@ -403,25 +392,6 @@ export class Outbox {
         this.pump();
       },
     );
-  }
-
-  private compress(item: Item): Promise<void> {
-    const bytes = typeof item.payload === 'string' ? Buffer.from(item.payload) : item.payload!;
-    const first = !this.compressing;
-    this.compressing = !item.fin;
-    return new Promise((resolve, reject) => {
-      this.host._deflate!.compress(bytes, item.fin, (error, out) => {
-        if (error !== null) {
-          reject(error);
-          return;
-        }
-        item.payload = out!;
-        // RFC 7692 §6.1: RSV1 on the first frame of a compressed message only.
-        item.rsv1 = first;
-        item.ready = true;
-        resolve();
-      });
-    });
   }
 
   /**
@@ -483,15 +453,6 @@ export class Outbox {
       }
     }
     return this.heldBytes <= limit;
-  }
-
-  private frameReady(item: Item): boolean {
-    item.ready = Buffer.isBuffer(item.frame) || (item.frame as SharedFrame).bytes !== undefined;
-    return item.ready;
-  }
-
-  private frameOf(item: Item): Buffer {
-    return Buffer.isBuffer(item.frame) ? item.frame : (item.frame as SharedFrame).bytes!;
   }
 
   /** Publishes waiting for a message that will never end (the connection is closing). */

@@ -1,6 +1,2 @@
-export {
-  type MalformedInfo,
-  RedisAdapter,
-  type RedisAdapterEvents,
-  type RedisAdapterOptions,
-} from './redis-adapter.js';
+export { RedisAdapter } from './redis-adapter.js';
+export type { MalformedInfo, RedisAdapterEvents, RedisAdapterOptions } from './redis-options.js';
