@@ -245,12 +245,14 @@ export abstract class SocketBase extends EventEmitter<WebSocketEvents> {
   }
 
   /**
-   * @internal Heartbeat sweep; returns false to leave the group. While the application holds
-   * reading paused, the peer's frames cannot be seen: no beat counts as missed.
+   * @internal Heartbeat sweep; returns false to leave the group. While the application (or
+   * the memory budget) holds reading paused, the peer's frames cannot be seen: no beat counts
+   * as missed.
    */
   _heartbeatTick(maxMissed: number): boolean {
     if (this._readyState !== OPEN || this._conn!.state !== ConnectionState.Open) return false;
-    if ((this._bits & (ALIVE | PAUSED)) !== 0) {
+    // Reading held by the memory budget is our choice too: the peer's pongs wait unread.
+    if ((this._bits & (ALIVE | PAUSED)) !== 0 || this._memory?.readingHeld === true) {
       this._bits &= ~ALIVE;
       this._missed = 0;
     } else if (++this._missed >= maxMissed) {

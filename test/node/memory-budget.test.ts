@@ -154,6 +154,29 @@ describe('process memory budget on a server', () => {
     await until(() => budget.used === 0 && budget.waiting === 0, 'budget released');
   });
 
+  it("'pause': a peer waiting for the budget is not taken for dead by the heartbeat", async (t) => {
+    const budget = new MemoryBudget(1 * MiB);
+    const { wss, url, received } = await budgetServer(t, budget, {
+      heartbeat: { interval: 20, maxMissed: 2 },
+    });
+    const a = await open(t, url);
+    const b = await open(t, url);
+    let bClosed = false;
+    b.on('close', () => {
+      bClosed = true;
+    });
+    fragments(a, 3, 256 * KiB, 1, false);
+    await until(() => budget.used >= 768 * KiB, 'a holds 768 KiB');
+    fragments(b, 4, 256 * KiB, 2, true);
+    await until(() => budget.waiting === 1, 'b paused by the budget');
+    // Many heartbeat intervals while b's pongs wait unread behind its paused reading.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal(bClosed, false);
+    assert.equal(wss.clients?.size, 2);
+    fragments(a, 1, 256 * KiB, 1, true);
+    await until(() => received.length === 2, 'both messages');
+  });
+
   it("'refuse': an inflated message that would pass the budget is cut with 1009", async (t) => {
     const budget = new MemoryBudget(1 * MiB);
     const { wss, url, received, errors } = await budgetServer(t, budget, {
