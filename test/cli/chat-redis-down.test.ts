@@ -116,7 +116,13 @@ describe('tsws serve --chat --redis: a Redis that does not answer', () => {
 
     // Redis lost again: told, and told again when it is back.
     await redis.kill();
-    await stderrLine(server, new RegExp(`^${at} connection lost: .*; retrying every 2 s$`, 'm'));
+    await stderrLine(
+      server,
+      new RegExp(
+        `^${at} connection lost( \\(.+\\))?: chat messages sent meanwhile are not delivered; retrying every 2 s$`,
+        'm',
+      ),
+    );
     await serving(base);
     await redis.resume();
     await until(
