@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { PubSubOptions, WebSocket, WebSocketServer } from '../node/index.js';
 import { CloseCode } from '../protocol/index.js';
 import { isSeq } from '../pubsub/index.js';
+import { UsageFault } from './usage-fault.js';
 
 /** Where rooms are: `/chat/ROOM`. */
 export const CHAT_PREFIX = '/chat/';
@@ -94,7 +95,8 @@ export function joinChat(
 /**
  * The rooms' pub/sub: in this process (with a replay history), or through Redis; both with
  * the history bounds above. `maxPayload` (the server's) raises the Redis adapter's message
- * limit, so that every message a member may send still crosses Redis.
+ * limit, so that every message a member may send still crosses Redis. A Redis that does not
+ * answer does not hold the server up: see chat-redis.ts.
  */
 export async function chatPubSub(
   redis: string | undefined,
@@ -103,26 +105,23 @@ export async function chatPubSub(
   if (redis === undefined) {
     return { history: CHAT_HISTORY, historyBytes: CHAT_HISTORY_BYTES, maxTopics: CHAT_MAX_ROOMS };
   }
-  let module: typeof import('../pubsub/redis/index.js');
+  if (!/^rediss?:\/\//i.test(redis)) {
+    throw new UsageFault(`--redis takes a redis:// or rediss:// URL, not ${redis}`);
+  }
+  let module: typeof import('./chat-redis.js');
   try {
-    module = await import('../pubsub/redis/index.js');
+    module = await import('./chat-redis.js');
   } catch (error) {
     if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
     throw new Error('--redis needs the ioredis package: npm install ioredis');
   }
-  const adapter = new module.RedisAdapter({
+  const adapter = new module.ChatRedisAdapter({
     url: redis,
     historyLength: CHAT_HISTORY,
     historyBytes: CHAT_HISTORY_BYTES,
     maxMessage: Math.max(REDIS_MIN_MESSAGE, maxPayload),
   });
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), 10_000);
-  });
-  if (!(await Promise.race([adapter.ready().then(() => true), late]))) {
-    process.stderr.write(`tsws: Redis at ${redis} does not answer yet; retrying\n`);
-  }
-  clearTimeout(timer);
+  // The server starts either way, at once; a Redis that does not answer is told on stderr.
+  await module.watchRedis(adapter, redis);
   return { adapter };
 }

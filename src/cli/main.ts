@@ -77,12 +77,15 @@ async function serveCommand(args: string[]): Promise<number> {
   try {
     server = await startEchoServer(options);
   } catch (error) {
+    // A Redis adapter would keep reconnecting, and the process alive.
+    await options.settings?.pubsub?.adapter?.close();
     const line = listenErrorLine(error, options.port, options.host);
     if (line === undefined) throw error;
     throw new CommandFault(line);
   }
   server.wss.on('undelivered', (report) => {
-    process.stderr.write(`tsws: undelivered (${report.reason}) in room ${report.topic}\n`);
+    const why = report.reason === 'publish-failed' ? `: ${report.error.message}` : '';
+    process.stderr.write(`tsws: undelivered (${report.reason}) in room ${report.topic}${why}\n`);
   });
   // Where it listens, truthfully: every interface unless --host names one.
   const everywhere = options.host === undefined;

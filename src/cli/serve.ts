@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { ParseArgsConfig } from 'node:util';
 import { httpServerLimits } from '../node/http-limits.js';
 import { DEFAULT_HEARTBEAT, WebSocketServer } from '../node/index.js';
+import type { MemoryPolicy } from '../node/memory-budget.js';
 import type { BackpressurePolicy } from '../node/options.js';
 import type { ServerOptions } from '../node/server.js';
 import { joinChat } from './chat.js';
@@ -25,6 +26,8 @@ export const SERVE_FLAGS = {
   'max-backpressure': { type: 'string' },
   'backpressure-policy': { type: 'string' },
   'close-timeout': { type: 'string' },
+  'memory-budget': { type: 'string' },
+  'memory-budget-policy': { type: 'string' },
   origin: { type: 'string', multiple: true },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -37,6 +40,8 @@ export const SERVE_USAGE = `  tsws serve [--port 8080] [--host HOST] [--deflate]
                                     A-Z a-z 0-9 _ . -; 1000 rooms, 1000 messages and 256K of
                                     history per room
       --redis URL                   share the rooms with every tsws serve --chat on this Redis
+                                    (retried every 2 s while it does not answer; meanwhile
+                                    messages to rooms are not delivered)
       --max-payload BYTES           largest message accepted (default 100M, 64K with --chat;
                                     larger: close 1009)
       --heartbeat MS[,MISSED]|off   ping every MS ms; a peer silent for MISSED pings is dropped
@@ -48,6 +53,11 @@ export const SERVE_USAGE = `  tsws serve [--port 8080] [--host HOST] [--deflate]
       --backpressure-policy close|drop-oldest|drop-newest
                                     beyond it: close with 1008 (default), or drop messages
       --close-timeout MS            wait for a peer's close frame (default 30000)
+      --memory-budget BYTES         bytes of messages being assembled or inflated, all
+                                    connections together (default 256M, shared by the process)
+      --memory-budget-policy pause|refuse
+                                    beyond it: stop reading until bytes are released (default),
+                                    or close with 1009
       --origin ORIGIN               allow browsers of this origin only (repeatable; others
                                     get 403; requests without Origin pass)
       BYTES take a K, M or G suffix (KiB, MiB, GiB). SIGTERM or SIGINT starts a graceful
@@ -90,6 +100,17 @@ export function serveOptions(flags: ServeFlags): EchoServerOptions {
   }
   if (text('close-timeout') !== undefined) {
     settings.closeTimeout = count('close-timeout', text('close-timeout')!);
+  }
+  if (text('memory-budget') !== undefined) {
+    // A number: a budget of this server's own.
+    settings.memoryBudget = bytes('memory-budget', text('memory-budget')!);
+  }
+  const memoryPolicy = text('memory-budget-policy');
+  if (memoryPolicy !== undefined) {
+    if (memoryPolicy !== 'pause' && memoryPolicy !== 'refuse') {
+      throw new UsageFault(`--memory-budget-policy: pause or refuse, not ${memoryPolicy}`);
+    }
+    settings.memoryBudgetPolicy = memoryPolicy satisfies MemoryPolicy;
   }
   const origins = flags.origin as string[] | undefined;
   if (origins !== undefined && origins.length > 0) {

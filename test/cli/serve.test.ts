@@ -238,6 +238,37 @@ describe('tsws serve flags, observed on the wire', () => {
     assert.ok(echoes < sent, `some echoes were dropped (${echoes} of ${sent} came back)`);
   });
 
+  it('--memory-budget with --memory-budget-policy refuse: a message assembled past it ends in 1009', async (t) => {
+    const MiB = 1024 * 1024;
+    /** 2 MiB in 8 fragments: held by the server while it is assembled. */
+    const sendFragmented = (ws: ReturnType<typeof client>) => {
+      for (let i = 0; i < 8; i++) {
+        ws.send(Buffer.alloc(MiB / 4, i), { fin: i === 7, binary: true });
+      }
+    };
+    // Without the flags (the process's 256 MiB budget), it is echoed whole.
+    const plain = await serve(t, ['--max-payload', '4M']);
+    const a = client(t, plain.url);
+    await next(a, 'open');
+    sendFragmented(a);
+    assert.equal(((await nextMessage(a, 30_000)).data as Buffer).length, 2 * MiB);
+    const budgeted = await serve(t, [
+      '--max-payload',
+      '4M',
+      '--memory-budget',
+      '1M',
+      '--memory-budget-policy',
+      'refuse',
+    ]);
+    const b = client(t, budgeted.url);
+    await next(b, 'open');
+    const closed = nextClose(b, 30_000);
+    sendFragmented(b);
+    const { code, reason } = await closed;
+    assert.equal(code, 1009);
+    assert.match(reason, /memory budget/);
+  });
+
   it('--close-timeout: on SIGTERM, a peer that never answers the close is dropped after it, and the process exits 0', async (t) => {
     const { server, port } = await serve(t, ['--close-timeout', '200']);
     const peer = await rawUpgrade(t, port);
@@ -268,6 +299,9 @@ describe('tsws serve flags, observed on the wire', () => {
       ['--max-backpressure', '12Q'],
       ['--backpressure-policy', 'drop-everything'],
       ['--close-timeout', '1.5'],
+      ['--memory-budget', '0'],
+      ['--memory-budget', '1T'],
+      ['--memory-budget-policy', 'drop'],
     ]) {
       const p = run([cliPath, 'serve', '--port', '0', ...flags]);
       assert.equal(await p.exit(), 2, flags.join(' '));

@@ -49,6 +49,11 @@ export class PrivateRedis {
     return redis;
   }
 
+  /** One on a free port, not started yet (`resume` starts it): a Redis that is down. */
+  static async stopped(): Promise<PrivateRedis> {
+    return new PrivateRedis(await freePort());
+  }
+
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
