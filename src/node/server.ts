@@ -3,15 +3,8 @@ import * as http from 'node:http';
 import type * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type ResolvedDeflateOptions, resolveDeflateOptions } from '../extensions/index.js';
-import {
-  buildRejectResponse,
-  HandshakeError,
-  hasToken,
-  type OutgoingHeaders,
-  type ValidUpgrade,
-  validateUpgradeRequest,
-} from '../handshake/index.js';
+import { resolveDeflateOptions } from '../extensions/index.js';
+import { buildRejectResponse, hasToken } from '../handshake/index.js';
 import { CloseCode } from '../protocol/index.js';
 import { Admission } from './admission.js';
 import {
@@ -22,7 +15,8 @@ import {
 import { loadLibuv } from './libuv.js';
 import { Lifetimes } from './lifetimes.js';
 import { type BindingSettings, bindingSettings } from './options.js';
-import type { ServerOptions, VerifyClientInfo, WebSocketServerEvents } from './server-options.js';
+import { ServerAdmission } from './server-admission.js';
+import type { ServerOptions, WebSocketServerEvents } from './server-options.js';
 import {
   type PublishData,
   type PublishOptions,
@@ -30,12 +24,11 @@ import {
   ServerPubSub,
   type SubscribeOptions,
 } from './server-pubsub.js';
+import { UpgradeHandler } from './server-upgrade.js';
 import { TcpListener } from './tcp-server.js';
-import { acceptHead, chooseProtocol, runVerifyClient } from './upgrade-accept.js';
 import { originCheck } from './upgrade-origins.js';
-import { rejectionResponse, UpgradeRejection } from './upgrade-rejection.js';
-import { DuplexUpgradeSocket, type UpgradeSocket } from './upgrade-socket.js';
-import { WebSocket } from './websocket.js';
+import { DuplexUpgradeSocket } from './upgrade-socket.js';
+import type { WebSocket } from './websocket.js';
 
 export type {
   ServerOptions,
@@ -64,17 +57,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   private readonly _ownsServer: boolean;
   private readonly _detach: (() => void) | undefined;
   private readonly _settings: BindingSettings;
-  private readonly _deflateOptions: ResolvedDeflateOptions | undefined;
-  private readonly _admission: Admission | undefined;
-  /**
-   * Client IP counted by `_admission`: per socket from its TCP accept when the server is ours
-   * (or from its upgrade request when attached), then per open WebSocket.
-   */
-  private readonly _admitted = new Map<Duplex | WebSocket, string>();
+  /** `maxConnections` / `maxConnectionsPerIp`, when set. */
+  private readonly _admission: ServerAdmission | undefined;
   /** Connections under `maxLifetime`. */
   private readonly _lifetimes: Lifetimes | undefined;
-  /** The `origins` / `allowMissingOrigin` check, when set. */
-  private readonly _originAllowed: ((origin: string | undefined) => boolean) | undefined;
+  /** Admission, checks, 101 and a new WebSocket (server-upgrade.ts). */
+  private readonly _upgrader: UpgradeHandler;
   private _state = RUNNING;
   private _topics: ServerPubSub | undefined;
   private _closeCallbacks: ((error?: Error) => void)[] = [];
@@ -94,9 +82,11 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     this._settings = bindingSettings('server', options);
     const { maxConnections, maxConnectionsPerIp, maxLifetime } = options;
     if (maxConnections !== undefined || maxConnectionsPerIp !== undefined) {
-      this._admission = new Admission(
-        positive('maxConnections', maxConnections ?? Number.POSITIVE_INFINITY),
-        positive('maxConnectionsPerIp', maxConnectionsPerIp ?? Number.POSITIVE_INFINITY),
+      this._admission = new ServerAdmission(
+        new Admission(
+          positive('maxConnections', maxConnections ?? Number.POSITIVE_INFINITY),
+          positive('maxConnectionsPerIp', maxConnectionsPerIp ?? Number.POSITIVE_INFINITY),
+        ),
       );
     }
     if (maxLifetime !== undefined) {
@@ -105,11 +95,21 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         options.maxLifetimeJitter ?? 0.1,
       );
     }
-    this._originAllowed = originCheck(options.origins, options.allowMissingOrigin);
-    if (options.perMessageDeflate) {
-      this._deflateOptions = resolveDeflateOptions(options.perMessageDeflate);
-    }
+    const originAllowed = originCheck(options.origins, options.allowMissingOrigin);
+    const deflateOptions = options.perMessageDeflate
+      ? resolveDeflateOptions(options.perMessageDeflate)
+      : undefined;
     this.options = { clientTracking: true, ...options };
+    this._upgrader = new UpgradeHandler(this, {
+      settings: this._settings,
+      deflateOptions,
+      originAllowed,
+      admission: this._admission,
+      // A server of ours counts its sockets from their TCP accept.
+      countedAtAccept: options.port !== undefined,
+      running: () => this._state === RUNNING,
+      opened: (ws, socket) => this._opened(ws, socket),
+    });
     // An adapter given is started now (a broker connection is made before the first subscriber).
     if (options.pubsub?.adapter !== undefined) this._pubsub();
     this.clients = this.options.clientTracking ? new Set() : undefined;
@@ -143,7 +143,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       // Connection limits count from the TCP accept on a server of ours (a client that never
       // sends its request still holds a connection); an attached server also serves plain
       // HTTP, so there they count from the upgrade request.
-      const onConnection = (socket: Duplex) => this._accepted(socket);
+      const onConnection = (socket: Duplex) => this._admission?.accepted(socket);
       if (this._ownsServer) server.on('connection', onConnection);
       this._detach = () => {
         server.off('connection', onConnection);
@@ -168,9 +168,9 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
             );
             return;
           }
-          this._upgrade(req, socket, rest, (ws) => this.emit('connection', ws, req));
+          this._upgrader.upgrade(req, socket, rest, (ws) => this.emit('connection', ws, req));
         },
-        onConnection: (socket) => this._accepted(socket.socket),
+        onConnection: (socket) => this._admission?.accepted(socket.socket),
         onError: (error) => {
           if (this.listenerCount('error') > 0) this.emit('error', error);
         },
@@ -205,7 +205,15 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     this._topics?.remove(ws);
     this.clients?.delete(ws);
     this._lifetimes?.delete(ws);
-    this._release(ws);
+    this._admission?.release(ws);
+  }
+
+  /** A connection the upgrade path opened on `socket`: tracked until it closes. */
+  private _opened(ws: WebSocket, socket: Duplex): void {
+    ws._owner = this;
+    this.clients?.add(ws);
+    this._admission?.handOver(socket, ws);
+    this._lifetimes?.add(ws);
   }
 
   /** @internal The server's topics, made at their first use. */
@@ -245,35 +253,6 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     options?: SubscribeOptions,
   ): Promise<ReplayResult> {
     return this._pubsub().replay(ws, topic, since, options);
-  }
-
-  /**
-   * Counts a connection from `ip` under `maxConnections` / `maxConnectionsPerIp`, until
-   * `socket` closes or becomes a WebSocket; false when a limit is reached.
-   */
-  private _admit(socket: Duplex, ip: string): boolean {
-    if (!this._admission!.admit(ip)) return false;
-    this._admitted.set(socket, ip);
-    // The peer may leave, or a wsClientError listener take the socket, before an upgrade:
-    // the admission ends with the socket (after an upgrade it belongs to the WebSocket).
-    socket.once('close', () => this._release(socket));
-    return true;
-  }
-
-  /** A connection accepted by a server of ours: counted at once, or refused with 503. */
-  private _accepted(socket: Duplex): void {
-    if (this._admission === undefined) return;
-    if (this._admit(socket, clientAddress(socket))) return;
-    socket.once('finish', () => socket.destroy());
-    socket.end(buildRejectResponse(503, { headers: { 'Retry-After': '1' } }));
-  }
-
-  /** Ends an admission (the handshake failed, or the connection closed). */
-  private _release(key: Duplex | WebSocket): void {
-    const ip = this._admitted.get(key);
-    if (ip === undefined) return;
-    this._admitted.delete(key);
-    this._admission!.release(ip);
   }
 
   /** Whether this server handles an upgrade request for `req.url` (the `path` option). */
@@ -347,221 +326,11 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     if (upgradeSocket.upgraded) {
       throw new Error('handleUpgrade() was called more than once with the same socket');
     }
-    this._upgrade(req, upgradeSocket, head, callback);
+    this._upgrader.upgrade(req, upgradeSocket, head, callback);
   }
-
-  private _upgrade(
-    req: http.IncomingMessage,
-    socket: UpgradeSocket,
-    head: Buffer,
-    callback: (ws: WebSocket, req: http.IncomingMessage) => void,
-  ): void {
-    // Whatever throws on the way (an application hook, a header it gave, or a bug of ours)
-    // ends this one request with 500, never the process.
-    try {
-      this._checkUpgrade(req, socket, head, callback);
-    } catch (error) {
-      this._refuseWith(socket, error, true);
-    }
-  }
-
-  private _checkUpgrade(
-    req: http.IncomingMessage,
-    socket: UpgradeSocket,
-    head: Buffer,
-    callback: (ws: WebSocket, req: http.IncomingMessage) => void,
-  ): void {
-    // Admission first: a refused connection costs no more work (503, as for a busy server).
-    // A server of ours counted the socket at its accept already.
-    if (this._admission !== undefined && !this._ownsServer) {
-      if (!this._admit(socket.socket, clientAddress(req.socket))) {
-        this._refuse(socket, 503, 'Too many connections', { 'Retry-After': '1' });
-        return;
-      }
-    }
-    const valid = validateUpgradeRequest({
-      method: req.method ?? '',
-      httpVersion: req.httpVersion,
-      headers: req.headers,
-      rawHeaders: req.rawHeaders,
-    });
-    if (!valid.ok) {
-      if (this.listenerCount('wsClientError') > 0) {
-        const error = new HandshakeError(
-          'WS_ERR_INVALID_UPGRADE_REQUEST',
-          valid.reason,
-          valid.status,
-        );
-        this.emit('wsClientError', error, socket.socket, req);
-        return;
-      }
-      this._refuse(socket, valid.status, valid.reason, valid.headers);
-      return;
-    }
-    if (!this.shouldHandle(req)) {
-      this._refuse(socket, 400, 'Invalid path');
-      return;
-    }
-    // Cross-site WebSocket hijacking: a page of another site may not connect (RFC 6455 §10.2).
-    if (this._originAllowed !== undefined && !this._originAllowed(valid.origin)) {
-      this._refuse(socket, 403, 'Origin not allowed');
-      return;
-    }
-    const complete = (data: unknown) => {
-      let ws: WebSocket | undefined;
-      try {
-        ws = this._completeUpgrade(req, socket, head, valid, data);
-      } catch (error) {
-        this._refuseWith(socket, error, true);
-        return;
-      }
-      // The application's own listener runs outside the guard: its errors are its own.
-      if (ws !== undefined) callback(ws, req);
-    };
-    const { verifyClient, authenticate } = this.options;
-    const afterVerify = () => {
-      if (authenticate === undefined) {
-        complete(undefined);
-        return;
-      }
-      let result: unknown;
-      try {
-        result = authenticate(req);
-      } catch (error) {
-        this._refuseWith(socket, error);
-        return;
-      }
-      if (isPromiseLike(result)) {
-        result.then(complete, (error: unknown) => this._refuseWith(socket, error));
-      } else {
-        complete(result);
-      }
-    };
-    if (verifyClient === undefined) {
-      afterVerify();
-      return;
-    }
-    const info: VerifyClientInfo = {
-      origin: req.headers.origin as string | undefined,
-      secure: Boolean((req.socket as { encrypted?: boolean }).encrypted),
-      req,
-    };
-    runVerifyClient(verifyClient, info, (verified, code, message, headers) => {
-      // Maybe called later from the application: nothing may throw back into it.
-      try {
-        if (verified) afterVerify();
-        else this._refuse(socket, code ?? 401, message, headers);
-      } catch (error) {
-        this._refuseWith(socket, error, true);
-      }
-    });
-  }
-
-  /** Writes the 101 and opens the connection; undefined when it was refused instead. */
-  private _completeUpgrade(
-    req: http.IncomingMessage,
-    socket: UpgradeSocket,
-    head: Buffer,
-    upgrade: ValidUpgrade,
-    data: unknown,
-  ): WebSocket | undefined {
-    // The peer may have gone while an asynchronous check ran.
-    if (!socket.open) {
-      this._release(socket.socket);
-      socket.destroy();
-      return undefined;
-    }
-    if (socket.upgraded) {
-      throw new Error('handleUpgrade() was called more than once with the same socket');
-    }
-    if (this._state !== RUNNING) {
-      this._refuse(socket, 503);
-      return undefined;
-    }
-    let protocol: string | undefined;
-    try {
-      protocol = chooseProtocol(upgrade.protocols, this.options.handleProtocols, req);
-    } catch (error) {
-      this._refuseWith(socket, error);
-      return undefined;
-    }
-    const { response, extensions, deflate } = acceptHead(
-      upgrade,
-      protocol,
-      this._deflateOptions,
-      this._settings.connection.maxPayload,
-      this.listenerCount('headers') > 0 ? (lines) => this.emit('headers', lines, req) : undefined,
-    );
-    socket.upgraded = true;
-    const accepted = socket.accept(response, head);
-    const ws = new WebSocket(null);
-    ws._protocol = protocol ?? '';
-    ws._extensions = extensions;
-    ws.data = data;
-    ws._attach(accepted.transport, accepted.head, this._settings, deflate);
-    ws._owner = this;
-    this.clients?.add(ws);
-    const ip = this._admitted.get(socket.socket);
-    if (ip !== undefined) {
-      this._admitted.delete(socket.socket);
-      this._admitted.set(ws, ip);
-    }
-    this._lifetimes?.add(ws);
-    return ws;
-  }
-
-  /**
-   * Refuses after a hook threw or rejected: an `UpgradeRejection` with its status and headers,
-   * anything else with 500 and an `error` event (when listened to). `ours`: the error did not
-   * come from a hook meant to refuse (a bug, or a throwing listener), so it is always reported.
-   */
-  private _refuseWith(socket: UpgradeSocket, error: unknown, ours = false): void {
-    if (!ours && error instanceof UpgradeRejection) {
-      this._refuse(socket, error.status, error.message, error.headers);
-      return;
-    }
-    this._report(error);
-    if (socket.upgraded) return;
-    this._refuse(socket, 500);
-  }
-
-  /** An error on the upgrade path the application should see, if it listens. */
-  private _report(error: unknown): void {
-    if (this.listenerCount('error') > 0) {
-      this.emit('error', error instanceof Error ? error : new Error(String(error)));
-    }
-  }
-
-  /**
-   * Answers a refused upgrade with `status`, then closes the socket. A status or header the
-   * application gave that cannot be written (a value with CR, LF or a byte >= 0x80, a status
-   * outside 300-599) is reported and the answer is a 500 instead.
-   */
-  private _refuse(
-    socket: UpgradeSocket,
-    status: number,
-    reason?: string,
-    headers?: OutgoingHeaders,
-  ): void {
-    this._release(socket.socket);
-    if (socket.upgraded) return;
-    const { response, error } = rejectionResponse(status, reason, headers);
-    if (error !== undefined) this._report(error);
-    socket.refuse(response);
-  }
-}
-
-/** The client's IP address, an IPv4 one without its IPv6 mapping (`::ffff:`). */
-function clientAddress(socket: unknown): string {
-  const address = (socket as { remoteAddress?: string } | undefined)?.remoteAddress ?? '';
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
 function positive(name: string, value: number): number {
   if (!(value > 0)) throw new TypeError(`${name} must be a positive number`);
   return value;
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
 }
