@@ -1,24 +1,26 @@
-import { WebSocketError } from '../protocol/errors.js';
+import { ErrorCode, WebSocketError } from '../protocol/errors.js';
 
-/** Error codes of the opening handshake (RFC 6455 §4). */
+/**
+ * Error codes of the opening handshake (RFC 6455 §4): the handshake's part of the one catalogue,
+ * `ErrorCode` in src/protocol/errors.ts, under the names this module has always exported.
+ */
 export const HandshakeErrorCode = {
   // What the peer sent.
-  InvalidSubprotocol: 'WS_ERR_INVALID_SUBPROTOCOL',
-  InvalidExtensionHeader: 'WS_ERR_INVALID_EXTENSION_HEADER',
-  UnexpectedResponse: 'WS_ERR_UNEXPECTED_RESPONSE',
-  InvalidUpgradeHeader: 'WS_ERR_INVALID_UPGRADE_HEADER',
-  InvalidConnectionHeader: 'WS_ERR_INVALID_CONNECTION_HEADER',
-  InvalidAccept: 'WS_ERR_INVALID_ACCEPT',
+  InvalidSubprotocol: ErrorCode.InvalidSubprotocol,
+  InvalidExtensionHeader: ErrorCode.InvalidExtensionHeader,
+  UnexpectedResponse: ErrorCode.UnexpectedResponse,
+  InvalidUpgradeHeader: ErrorCode.InvalidUpgradeHeader,
+  InvalidConnectionHeader: ErrorCode.InvalidConnectionHeader,
+  InvalidAccept: ErrorCode.InvalidAccept,
   // What the caller gave.
-  InvalidHeader: 'WS_ERR_INVALID_HEADER',
-  InvalidUrl: 'WS_ERR_INVALID_URL',
-  InvalidArgument: 'WS_ERR_INVALID_ARGUMENT',
+  InvalidHeader: ErrorCode.InvalidHeader,
+  InvalidUrl: ErrorCode.InvalidUrl,
+  InvalidArgument: ErrorCode.InvalidArgument,
   // The client's dial (src/node/dial.ts).
-  /** The server's answer is not HTTP/1.1 that Node's parser accepts (Node's HPE_* error is the cause). */
-  InvalidResponse: 'WS_ERR_INVALID_RESPONSE',
-  HandshakeTimeout: 'WS_ERR_HANDSHAKE_TIMEOUT',
-  HandshakeAborted: 'WS_ERR_HANDSHAKE_ABORTED',
-  TooManyRedirects: 'WS_ERR_TOO_MANY_REDIRECTS',
+  InvalidResponse: ErrorCode.InvalidResponse,
+  HandshakeTimeout: ErrorCode.HandshakeTimeout,
+  HandshakeAborted: ErrorCode.HandshakeAborted,
+  TooManyRedirects: ErrorCode.TooManyRedirects,
 } as const;
 
 /**

@@ -1,4 +1,5 @@
 import type { RequestOptions } from 'node:https';
+import type { ConnectionOptions } from 'node:tls';
 import type { PerMessageDeflateOptions } from '../extensions/index.js';
 import type { ConnectionSettings } from './options.js';
 
@@ -6,16 +7,32 @@ import type { ConnectionSettings } from './options.js';
 export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 
 /**
- * Options of `new WebSocket(url, protocols, options)`. Besides the connection settings, any
- * `http.request`/`https.request` option passes through (TLS: `ca`, `cert`, `key`,
- * `rejectUnauthorized`, `servername`...; `agent`, `family`, `lookup`, `localAddress`...).
+ * `tls.connect` options that https.request passes on but @types/node's `RequestOptions` leaves
+ * out of its type.
+ */
+export type ExtraTlsOption = 'ALPNProtocols' | 'minDHSize' | 'secureContext' | 'session';
+
+/**
+ * Options of `new WebSocket(url, protocols, options)`. Besides tsws's own settings, the
+ * `http.request`/`https.request` options pass through (TLS: `ca`, `cert`, `key`,
+ * `rejectUnauthorized`, `servername`...; `agent`, `family`, `lookup`, `localAddress`...): the
+ * ones on the allow-list in client-request-options.ts, nothing else.
  */
 export interface ClientOptions
   extends ConnectionSettings,
     Omit<
       RequestOptions,
-      'host' | 'hostname' | 'port' | 'path' | 'method' | 'headers' | 'timeout' | 'protocol'
-    > {
+      | 'host'
+      | 'hostname'
+      | 'port'
+      | 'path'
+      | 'method'
+      | 'headers'
+      | 'timeout'
+      | 'protocol'
+      | '_defaultAgent'
+    >,
+    Pick<ConnectionOptions, ExtraTlsOption> {
   /** Extra request headers (not the handshake's own: Upgrade, Connection, Sec-WebSocket-*). */
   headers?: Record<string, string>;
   /**

@@ -1,4 +1,4 @@
-import { ErrorCode, WebSocketError } from '../protocol/index.js';
+import { ErrorCode, UsageError } from '../protocol/index.js';
 
 /** A payload as the protocol core takes it: text stays a string, the rest becomes bytes (no copy). */
 export function toPayload(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array {
@@ -20,8 +20,9 @@ export function toArrayBuffer(data: Buffer): ArrayBuffer {
   return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
 }
 
-export function closedError(): WebSocketError {
-  return new WebSocketError(
+/** Sending (or a send still queued) on a connection that is closing or closed: local misuse. */
+export function closedError(): UsageError {
+  return new UsageError(
     ErrorCode.InvalidState,
     'WebSocket is not open: readyState 2+ (CLOSING or CLOSED)',
   );

@@ -19,6 +19,7 @@ import {
   validateServerResponse,
 } from '../handshake/index.js';
 import { type ClientOptions, DEFAULT_HANDSHAKE_TIMEOUT } from './client-options.js';
+import { requestOptions } from './client-request-options.js';
 import { type BindingSettings, bindingSettings } from './options.js';
 import type { WebSocket } from './websocket.js';
 
@@ -82,20 +83,12 @@ function start(
 ): void {
   const {
     headers: extraHeaders,
-    handshakeTimeout: _handshakeTimeout, // the deadline, already running
     origin,
     followRedirects = false,
     maxRedirects = 10,
-    // Connection settings: already in `settings`.
-    maxPayload: _maxPayload,
-    maxFragments: _maxFragments,
-    skipUTF8Validation: _skipUTF8Validation,
-    autoPong: _autoPong,
-    closeTimeout: _closeTimeout,
-    heartbeat: _heartbeat,
     perMessageDeflate,
-    ...requestOptions
   } = options;
+  const passed = requestOptions(options);
   const deflateOptions =
     perMessageDeflate === false ? undefined : resolveDeflateOptions(perMessageDeflate ?? true);
   const { key, headers } = createClientHandshake({
@@ -106,13 +99,13 @@ function start(
   });
   const request = target.secure ? https.request : http.request;
   const req = request({
-    ...requestOptions,
+    ...passed,
     host: target.host,
     port: target.port,
     path: target.path,
     method: 'GET',
     headers,
-    ...(requestOptions.agent === undefined
+    ...(passed.agent === undefined
       ? { createConnection: target.secure ? tlsConnect : netConnect }
       : {}),
   });

@@ -1,5 +1,5 @@
 import { buildRejectResponse, type OutgoingHeaders } from '../handshake/index.js';
-import { WebSocketError } from '../protocol/errors.js';
+import { ErrorCode, WebSocketError } from '../protocol/errors.js';
 
 /**
  * Thrown (or rejected with) by a server's `authenticate` hook to refuse an upgrade with an
@@ -10,7 +10,7 @@ export class UpgradeRejection extends WebSocketError {
   readonly headers: OutgoingHeaders | undefined;
 
   constructor(status: number, message?: string, headers?: OutgoingHeaders) {
-    super('WS_ERR_UPGRADE_REJECTED', message ?? `Upgrade refused with ${status}`);
+    super(ErrorCode.UpgradeRejected, message ?? `Upgrade refused with ${status}`);
     if (!Number.isInteger(status) || status < 400 || status > 599) {
       throw new RangeError('an upgrade is refused with a 4xx or 5xx status');
     }

@@ -59,4 +59,24 @@ export const ErrorCode = {
   // Peer faults found by the binding.
   /** The process-wide memory budget for incoming messages is spent (1009). */
   MemoryBudgetExceeded: 'WS_ERR_MEMORY_BUDGET_EXCEEDED',
+  // Opening handshake (RFC 6455 §4): what the peer sent.
+  InvalidSubprotocol: 'WS_ERR_INVALID_SUBPROTOCOL',
+  InvalidExtensionHeader: 'WS_ERR_INVALID_EXTENSION_HEADER',
+  UnexpectedResponse: 'WS_ERR_UNEXPECTED_RESPONSE',
+  InvalidUpgradeHeader: 'WS_ERR_INVALID_UPGRADE_HEADER',
+  InvalidConnectionHeader: 'WS_ERR_INVALID_CONNECTION_HEADER',
+  InvalidAccept: 'WS_ERR_INVALID_ACCEPT',
+  /** A server got an upgrade request it refuses (RFC 6455 §4.2.1), reported by `wsClientError`. */
+  InvalidUpgradeRequest: 'WS_ERR_INVALID_UPGRADE_REQUEST',
+  // Opening handshake: what the caller gave (InvalidArgument above too).
+  InvalidHeader: 'WS_ERR_INVALID_HEADER',
+  InvalidUrl: 'WS_ERR_INVALID_URL',
+  /** A server's `authenticate` hook refused the upgrade (`UpgradeRejection`). */
+  UpgradeRejected: 'WS_ERR_UPGRADE_REJECTED',
+  // Opening handshake: the client's dial (src/node/dial.ts).
+  /** The server's answer is not HTTP/1.1 that Node's parser accepts (Node's HPE_* error is the cause). */
+  InvalidResponse: 'WS_ERR_INVALID_RESPONSE',
+  HandshakeTimeout: 'WS_ERR_HANDSHAKE_TIMEOUT',
+  HandshakeAborted: 'WS_ERR_HANDSHAKE_ABORTED',
+  TooManyRedirects: 'WS_ERR_TOO_MANY_REDIRECTS',
 } as const;

@@ -13,7 +13,7 @@ import {
   resolveDeflateOptions,
   zlibLimiter,
 } from '../../src/extensions/index.js';
-import { PeerError } from '../../src/protocol/index.js';
+import { ErrorCode, PeerError, UsageError } from '../../src/protocol/index.js';
 import {
   deflateMessage,
   inflateMessage,
@@ -607,5 +607,16 @@ describe('permessage-deflate codec', () => {
       assert.deepEqual(started, [0, 1, 2, 3]);
       dones[3]!();
     });
+  });
+});
+
+describe('permessage-deflate codec: after close', () => {
+  it('fails compress and decompress with a catalogued UsageError (WS_ERR_INVALID_STATE)', async () => {
+    const c = codec('server');
+    c.close();
+    const closed = (e: unknown) => e instanceof UsageError && e.code === ErrorCode.InvalidState;
+    await assert.rejects(compress(c, Buffer.from('x')), closed);
+    await assert.rejects(compress(c, Buffer.alloc(0)), closed);
+    await assert.rejects(decompress(c, deflateMessage(Buffer.from('x'))), closed);
   });
 });

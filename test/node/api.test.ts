@@ -14,6 +14,7 @@ import {
   WebSocketServer,
   type WebSocketServerEvents,
 } from '../../src/index.js';
+import { ErrorCode, UsageError } from '../../src/protocol/index.js';
 import { client, connectPair, next, startServer } from '../helpers/node-util.js';
 
 // ---- compile-time checks: tsc fails on this file if an event's types drift from ws's ----
@@ -134,5 +135,17 @@ describe('ws API surface', () => {
     assert.equal(wss.options.maxPayload, 1234);
     assert.equal(wss.options.path, '/p');
     assert.equal(wss.options.clientTracking, true);
+  });
+});
+
+describe('sending on a closed connection', () => {
+  it('calls back with a UsageError coded WS_ERR_INVALID_STATE', async (t) => {
+    const { client: ws } = await connectPair(t);
+    ws.close();
+    const error = await new Promise<Error | null | undefined>((resolve) =>
+      ws.send('late', resolve),
+    );
+    assert.ok(error instanceof UsageError, String(error));
+    assert.equal(error.code, ErrorCode.InvalidState);
   });
 });

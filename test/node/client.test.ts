@@ -401,6 +401,21 @@ describe('client: wss://', () => {
     assert.equal(data.toString(), 'over tls');
   });
 
+  it('hands servername and checkServerIdentity to tls.connect', async (t) => {
+    const { port } = await tlsServer(t);
+    const checked: string[] = [];
+    const ws = client(t, `wss://127.0.0.1:${port}/`, {
+      ca: cert,
+      servername: 'localhost',
+      checkServerIdentity: (host) => {
+        checked.push(host);
+        return undefined;
+      },
+    });
+    await next(ws, 'open');
+    assert.deepEqual(checked, ['localhost']);
+  });
+
   it('connects with rejectUnauthorized: false', async (t) => {
     const { port } = await tlsServer(t);
     const ws = client(t, `wss://localhost:${port}/`, { rejectUnauthorized: false });

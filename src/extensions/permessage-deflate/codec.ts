@@ -1,6 +1,6 @@
 import * as zlib from 'node:zlib';
 import { CloseCode } from '../../protocol/close-code.js';
-import { ErrorCode, PeerError } from '../../protocol/errors.js';
+import { ErrorCode, PeerError, UsageError } from '../../protocol/errors.js';
 import { zlibLimiter } from './limiter.js';
 import type { DeflateParams } from './negotiation.js';
 import type { ResolvedDeflateOptions } from './options.js';
@@ -352,6 +352,7 @@ function join(chunks: Buffer[], length: number): Buffer {
   return Buffer.concat(chunks, length);
 }
 
-function closedError(): Error {
-  return new Error('The connection is closed');
+/** A job given to (or still queued in) a codec that was closed with its connection. */
+function closedError(): UsageError {
+  return new UsageError(ErrorCode.InvalidState, 'The connection is closed');
 }
