@@ -8,6 +8,7 @@ import {
   type ValidUpgrade,
   validateUpgradeRequest,
 } from '../handshake/index.js';
+import { ErrorCode } from '../protocol/errors.js';
 import type { BindingSettings } from './options.js';
 import { clientAddress, type ServerAdmission } from './server-admission.js';
 import type { ServerOptions, VerifyClientInfo, WebSocketServerEvents } from './server-options.js';
@@ -91,7 +92,7 @@ export class UpgradeHandler {
     if (!valid.ok) {
       if (this._host.listenerCount('wsClientError') > 0) {
         const error = new HandshakeError(
-          'WS_ERR_INVALID_UPGRADE_REQUEST',
+          ErrorCode.InvalidUpgradeRequest,
           valid.reason,
           valid.status,
         );
