@@ -215,6 +215,64 @@ describe('process memory budget on a server', () => {
     await until(() => budget.used === 0 && budget.waiting === 0, 'budget released');
   });
 
+  it("'pause': inflations paused by the budget finish whole, in order (fuzz seed -292330999)", async (t) => {
+    // Found by memory-budget-fuzz on Node 26: zlib called a paused stream's write back with
+    // output still unread, the job ended (cut) and the paused stream went back to the pool,
+    // where the next message waited on it for ever.
+    const budget = new MemoryBudget(601_585);
+    const { url, received, errors } = await budgetServer(t, budget, {
+      perMessageDeflate: { threshold: 0 },
+    });
+    const plan = [
+      [
+        [472_821, 119, 2],
+        [687_462, 193, 4],
+      ],
+      [
+        [198_128, 211, 4],
+        [418_187, 251, 2],
+      ],
+      [
+        [204_195, 39, 3],
+        [338_276, 145, 3],
+      ],
+      [
+        [641_929, 239, 4],
+        [751_282, 85, 3],
+      ],
+      [[556_778, 129, 4]],
+    ];
+    const peers = await Promise.all(
+      plan.map(() => open(t, url, { perMessageDeflate: { threshold: 0 } })),
+    );
+    plan.forEach((messages, i) => {
+      for (const [size, fill, count] of messages) {
+        const data = Buffer.alloc(size!, fill!);
+        const step = Math.ceil(size! / count!);
+        for (let at = 0, k = 0; k < count!; k++, at += step) {
+          peers[i]!.send(data.subarray(at, Math.min(at + step, size!)), {
+            binary: true,
+            fin: k === count! - 1,
+          });
+        }
+      }
+    });
+    const total = plan.reduce((n, messages) => n + messages.length, 0);
+    await until(() => received.length === total, 'every inflated message', 20_000);
+    for (const [i, messages] of plan.entries()) {
+      const got = received.filter(
+        ({ ws }) => ws === received.find(({ data }) => data[0] === messages[0]![1])?.ws,
+      );
+      assert.deepEqual(
+        got.map(({ data }) => [data.length, data[0], data.every((x) => x === data[0])]),
+        messages.map(([size, fill]) => [size, fill, true]),
+        `peer ${i}`,
+      );
+    }
+    assert.deepEqual(errors, []);
+    await until(() => budget.used === 0 && budget.waiting === 0, 'budget released');
+  });
+
   it('gives every byte back when many connections close mid-message', async (t) => {
     const budget = new MemoryBudget(4 * MiB);
     const { wss, url } = await budgetServer(t, budget, { perMessageDeflate: { threshold: 0 } });

@@ -42,7 +42,9 @@ interface Job {
   /** Where inflated output is charged, if anywhere. */
   budget: InflateBudget | undefined;
   error: Error | null;
-  /** Ends the job once: from the flush callback, or from the stream's error. */
+  /** zlib has taken all of the job's input (its write called back). */
+  inputDone: boolean;
+  /** Ends the job once: when its output is all read (see `settle`), or on an error. */
   finish(): void;
 }
 
@@ -169,7 +171,7 @@ export class PerMessageDeflate {
       });
       stream.job = job;
       // The stream flushes every write (Z_SYNC_FLUSH): one pass on zlib's thread, not two.
-      stream.write(data, () => job.finish());
+      stream.write(data, () => inputDone(stream, job));
     });
   }
 
@@ -220,17 +222,21 @@ export class PerMessageDeflate {
       stream.job = job;
       // One write where the copy is cheap: each write is a pass on zlib's thread.
       if (data.length <= JOIN_TAIL_BELOW) {
-        stream.write(Buffer.concat([data, TAIL]), () => job.finish());
+        stream.write(Buffer.concat([data, TAIL]), () => inputDone(stream, job));
       } else {
         stream.write(data);
-        stream.write(TAIL, () => job.finish());
+        stream.write(TAIL, () => inputDone(stream, job));
       }
     });
   }
 
   /** An inflation paused by its budget goes on. */
   resumeInflating(): void {
-    if (this.inflater?.job !== undefined) this.inflater.resume();
+    const stream = this.inflater;
+    const job = stream?.job;
+    if (job === undefined) return;
+    stream!.resume();
+    settle(stream!, job);
   }
 
   /** Frees the zlib streams (the connection is over); a job running ends with an error. */
@@ -279,6 +285,7 @@ function newJob(limit: number, end: () => void): Job {
     limit,
     budget: undefined,
     error: null,
+    inputDone: false,
     finish() {
       if (ended) return;
       ended = true;
@@ -330,6 +337,7 @@ function watch(stream: ZlibStream): ZlibStream {
     job.chunks.push(chunk);
     // zlib produces nothing more while its output is not read (Node's zlib backpressure).
     if (verdict === BUDGET_WAIT) stream.pause();
+    else settle(stream, job);
   });
   stream.on('error', (error: Error) => {
     const job = stream.job;
@@ -345,6 +353,22 @@ function watch(stream: ZlibStream): ZlibStream {
     job?.finish();
   });
   return stream;
+}
+
+/** zlib has consumed a job's input: the job ends once its output is read too. */
+function inputDone(stream: ZlibStream, job: Job): void {
+  job.inputDone = true;
+  settle(stream, job);
+}
+
+/**
+ * Ends a job whose input zlib has consumed once none of its output waits unread. The write's
+ * callback can come while output still sits in the stream's buffer (a stream paused by the
+ * memory budget; Node 26's zlib calls back before its buffer is read): ending then would cut
+ * the message, and hand a paused stream with stale output to the pool.
+ */
+function settle(stream: ZlibStream, job: Job): void {
+  if (job.inputDone && stream.readableLength === 0 && !stream.isPaused()) job.finish();
 }
 
 function join(chunks: Buffer[], length: number): Buffer {
