@@ -362,10 +362,10 @@ function inputDone(stream: ZlibStream, job: Job): void {
 }
 
 /**
- * Ends a job whose input zlib has consumed once none of its output waits unread. The write's
- * callback can come while output still sits in the stream's buffer (a stream paused by the
- * memory budget; Node 26's zlib calls back before its buffer is read): ending then would cut
- * the message, and hand a paused stream with stale output to the pool.
+ * Ends a job whose input zlib has consumed once none of its output waits unread. A paused
+ * stream (the memory budget) calls its write back as soon as the rest of its output fits in its
+ * readable buffer (16 KiB on Node 20, 64 KiB from Node 22): ending then would cut the message
+ * and hand a paused stream with stale output to the pool.
  */
 function settle(stream: ZlibStream, job: Job): void {
   if (job.inputDone && stream.readableLength === 0 && !stream.isPaused()) job.finish();
