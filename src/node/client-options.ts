@@ -13,6 +13,22 @@ export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 export type ExtraTlsOption = 'ALPNProtocols' | 'minDHSize' | 'secureContext' | 'session';
 
 /**
+ * `http.request` options the dialer sets itself, from the URL and the handshake (`headers` are
+ * the handshake's, the user's merged in), or that are never the user's (`timeout` is a socket
+ * idle timer, while tsws's `handshakeTimeout` is a deadline; `_defaultAgent` is Node-internal).
+ */
+export type DialerOption =
+  | 'host'
+  | 'hostname'
+  | 'port'
+  | 'path'
+  | 'method'
+  | 'headers'
+  | 'timeout'
+  | 'protocol'
+  | '_defaultAgent';
+
+/**
  * Options of `new WebSocket(url, protocols, options)`. Besides tsws's own settings, the
  * `http.request`/`https.request` options pass through (TLS: `ca`, `cert`, `key`,
  * `rejectUnauthorized`, `servername`...; `agent`, `family`, `lookup`, `localAddress`...): the
@@ -20,18 +36,7 @@ export type ExtraTlsOption = 'ALPNProtocols' | 'minDHSize' | 'secureContext' | '
  */
 export interface ClientOptions
   extends ConnectionSettings,
-    Omit<
-      RequestOptions,
-      | 'host'
-      | 'hostname'
-      | 'port'
-      | 'path'
-      | 'method'
-      | 'headers'
-      | 'timeout'
-      | 'protocol'
-      | '_defaultAgent'
-    >,
+    Omit<RequestOptions, DialerOption>,
     Pick<ConnectionOptions, ExtraTlsOption> {
   /** Extra request headers (not the handshake's own: Upgrade, Connection, Sec-WebSocket-*). */
   headers?: Record<string, string>;

@@ -1,21 +1,5 @@
 import type { RequestOptions } from 'node:https';
-import type { ClientOptions, ExtraTlsOption } from './client-options.js';
-
-/**
- * `http.request` options the dialer sets itself, from the URL and the handshake (`headers` are
- * the handshake's, the user's merged in), or that are never the user's (`timeout` is a socket
- * idle timer, while tsws's `handshakeTimeout` is a deadline; `_defaultAgent` is Node-internal).
- */
-type DialerOption =
-  | 'host'
-  | 'hostname'
-  | 'port'
-  | 'path'
-  | 'method'
-  | 'headers'
-  | 'timeout'
-  | 'protocol'
-  | '_defaultAgent';
+import type { ClientOptions, DialerOption, ExtraTlsOption } from './client-options.js';
 
 /** The options of `new WebSocket()` that go to `http.request`/`https.request`/`tls.connect`. */
 export type PassThroughOption = Exclude<keyof RequestOptions, DialerOption> | ExtraTlsOption;
