@@ -95,7 +95,13 @@ function run(name, list, env = {}) {
   return result.status ?? 1;
 }
 
-const httpPath = files.filter((file) => ['node', 'conformance'].includes(rel(file).split('/')[0]));
+// The server's pub/sub suites (test/pubsub/server-pubsub*) drive a server too.
+const httpPath = files.filter((file) => {
+  const path = rel(file);
+  return (
+    ['node', 'conformance'].includes(path.split('/')[0]) || path.startsWith('pubsub/server-pubsub')
+  );
+});
 const second = httpPath.length > 0 && process.env.TSWS_NO_FAST_PATH === undefined;
 const passes = second ? 2 : 1;
 console.log(
@@ -107,7 +113,7 @@ let status = files.length > 0 ? run('tcp', files) : 0;
 // module. The server-facing suites run again on the second.
 if (second) {
   console.log(
-    `\n# pass 2 of 2: the server-facing suites (test/node, test/conformance: ${httpPath.length} files) again, on the http module's path (TSWS_NO_FAST_PATH=1)\n`,
+    `\n# pass 2 of 2: the server-facing suites (test/node, test/conformance, the server's pub/sub: ${httpPath.length} files) again, on the http module's path (TSWS_NO_FAST_PATH=1)\n`,
   );
   status = run('http', httpPath, { TSWS_NO_FAST_PATH: '1' }) || status;
 }

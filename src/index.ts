@@ -11,7 +11,7 @@ export {
   WebSocketError,
 } from './protocol/index.js';
 
-import { WebSocketServer } from './node/server.js';
+import { WebSocketServer } from './node/server/server.js';
 import { createWebSocketStream } from './node/stream.js';
 import { WebSocket } from './node/websocket.js';
 

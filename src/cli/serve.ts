@@ -1,11 +1,11 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ParseArgsConfig } from 'node:util';
-import { httpServerLimits } from '../node/http-limits.js';
+import type { MemoryPolicy } from '../node/connection/memory-budget.js';
+import type { BackpressurePolicy } from '../node/connection/options.js';
 import { DEFAULT_HEARTBEAT, WebSocketServer } from '../node/index.js';
-import type { MemoryPolicy } from '../node/memory-budget.js';
-import type { BackpressurePolicy } from '../node/options.js';
-import type { ServerOptions } from '../node/server.js';
+import { httpServerLimits } from '../node/server/http-limits.js';
+import type { ServerOptions } from '../node/server/server.js';
 import { joinChat } from './chat.js';
 import { DEMO_PAGE } from './demo-page.js';
 import { parseBytes as bytes } from './sizes.js';

@@ -1,17 +1,29 @@
-export type { ClientOptions } from './client-options.js';
+export type {
+  PublishData,
+  PublishOptions,
+  PubSubOptions,
+  ReplayResult,
+  SubscribeOptions,
+} from '../pubsub/server-pubsub.js';
+export type { ClientOptions } from './client/client-options.js';
 export {
   DEFAULT_HEARTBEAT,
   FAST_HEARTBEAT,
   type HeartbeatOptions,
-} from './heartbeat.js';
+} from './connection/heartbeat.js';
 export {
   DEFAULT_MEMORY_BUDGET,
   MemoryAccount,
   MemoryBudget,
   type MemoryPolicy,
   processMemoryBudget,
-} from './memory-budget.js';
-export type { BinaryType, ConnectionSettings, SendData, SendOptions } from './options.js';
+} from './connection/memory-budget.js';
+export type {
+  BinaryType,
+  ConnectionSettings,
+  SendData,
+  SendOptions,
+} from './connection/options.js';
 export {
   type ServerOptions,
   type VerifyClient,
@@ -19,15 +31,8 @@ export {
   type VerifyClientInfo,
   WebSocketServer,
   type WebSocketServerEvents,
-} from './server.js';
-export type {
-  PublishData,
-  PublishOptions,
-  PubSubOptions,
-  ReplayResult,
-  SubscribeOptions,
-} from './server-pubsub.js';
+} from './server/server.js';
+export type { OriginPattern } from './server/upgrade-origins.js';
+export { UpgradeRejection } from './server/upgrade-rejection.js';
 export { createWebSocketStream } from './stream.js';
-export type { OriginPattern } from './upgrade-origins.js';
-export { UpgradeRejection } from './upgrade-rejection.js';
 export { type RawData, WebSocket, type WebSocketEvents } from './websocket.js';

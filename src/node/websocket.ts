@@ -1,18 +1,15 @@
 import { ConnectionState, ErrorCode, encodeClosePayload, UsageError } from '../protocol/index.js';
-import type { ClientOptions } from './client-options.js';
-import { closedError, toPayload } from './data.js';
-import { dial } from './dial.js';
-import { type EventHandler, type EventTargetMethods, installEventTarget } from './event-target.js';
-import { MessageIterator } from './message-iterator.js';
-import type { BinaryType, SendData, SendOptions } from './options.js';
-import type { Callback } from './outbox.js';
 import type {
   PublishData,
   PublishOptions,
   ServerPubSub,
   SubscribeOptions,
-} from './server-pubsub.js';
-import { SocketBase } from './socket-base.js';
+} from '../pubsub/server-pubsub.js';
+import type { ClientOptions } from './client/client-options.js';
+import { dial } from './client/dial.js';
+import { closedError, toPayload } from './connection/data.js';
+import type { BinaryType, SendData, SendOptions } from './connection/options.js';
+import { SocketBase } from './connection/socket-base.js';
 import {
   CLOSE_QUEUED,
   CLOSED,
@@ -23,7 +20,10 @@ import {
   MAX_CONTROL_PAYLOAD,
   OPEN,
   PAUSED,
-} from './socket-state.js';
+} from './connection/socket-state.js';
+import { type EventHandler, type EventTargetMethods, installEventTarget } from './event-target.js';
+import { MessageIterator } from './message-iterator.js';
+import type { Callback } from './send/outbox.js';
 import type { RawData } from './websocket-events.js';
 
 export type { RawData, WebSocketEvents } from './websocket-events.js';

@@ -22,7 +22,7 @@ import {
   parseSubprotocolHeader,
   RequestHeadParser,
 } from '../../src/handshake/index.js';
-import { rejectionResponse } from '../../src/node/upgrade-rejection.js';
+import { rejectionResponse } from '../../src/node/server/upgrade-rejection.js';
 import { runs } from '../helpers/fuzz.js';
 import { LlhttpOracle } from '../helpers/llhttp-oracle.js';
 

@@ -1,0 +1,371 @@
+import { EventEmitter } from 'node:events';
+import type { PerMessageDeflate } from '../../extensions/permessage-deflate/codec.js';
+import { type Connection, ConnectionState, Opcode } from '../../protocol/index.js';
+import type { PreparedMessage } from '../../pubsub/prepared-message.js';
+import { closedError } from '../connection/data.js';
+import { ListenerStore_ } from '../connection/listener-store.js';
+import type { BackpressurePolicy, BinaryType, BindingSettings } from '../connection/options.js';
+import type { RateBudget } from '../connection/rate-budget.js';
+import type { ReceiveMemory } from '../connection/receive-memory.js';
+import {
+  ALIVE,
+  CLIENT_CLOSE_WAIT,
+  CLOSE_QUEUED,
+  CLOSE_WAIT,
+  CONNECTING,
+  FLUSH_SCHEDULED,
+  IN_RECEIVE,
+  OPEN,
+} from '../connection/socket-state.js';
+import type { Transport } from '../transport/transport.js';
+import type { WebSocketEvents } from '../websocket-events.js';
+import { type Callback, type DroppedMessage, HOLD_AT, Outbox } from './outbox.js';
+
+/**
+ * The sending half of a WebSocket connection, and the state both halves share: queueing and
+ * flushing frames, the outbox (OutboxHost), and the close timer armed once a close is under
+ * way. SocketBase (socket-base.ts) adds the receiving half.
+ */
+export abstract class SocketSend extends EventEmitter<WebSocketEvents> {
+  abstract get readyState(): number;
+
+  constructor() {
+    super();
+    // EventEmitter keeps listeners in a null-prototype literal, which V8 makes a dictionary
+    // (~300 bytes). A fast-mode object whose prototype chain ends at null holds the same names.
+    (this as unknown as { _events: object })._events = new ListenerStore_();
+  }
+
+  /**
+   * Milliseconds from the last ping sent (heartbeat or `ping()`) to the next pong received;
+   * undefined until a ping is answered.
+   */
+  rtt: number | undefined;
+
+  protected _readyState = CONNECTING;
+  protected _binaryType: BinaryType = 'nodebuffer';
+  /** @internal */ _url = '';
+  /** @internal */ _protocol = '';
+  /** @internal */ _extensions = '';
+  protected _transport: Transport | undefined;
+  protected _conn: Connection | undefined;
+  protected _settings: BindingSettings | undefined;
+  protected _closeTimer: NodeJS.Timeout | undefined;
+  /** State bits: ALIVE, FLUSH_SCHEDULED, IN_RECEIVE, PAUSED, INFLATING, CLOSE_QUEUED, BACKLOG. */
+  protected _bits = ALIVE;
+  /** Heartbeat sweeps missed in a row. */
+  protected _missed = 0;
+  protected _pingSentAt = 0;
+  /** Callbacks of sends waiting for the next write. */
+  protected _callbacks: Callback[] | undefined;
+  /** Created when a send has to wait (compression, a Blob, a stream, a peer not reading). */
+  protected _outbox: Outbox | undefined;
+  /** permessage-deflate, when agreed (RFC 7692). @internal */
+  _deflate: PerMessageDeflate | undefined;
+  /** Rate budgets, when configured: tokens left and when they were counted. */
+  protected _budget: RateBudget | undefined;
+  /** This connection's bytes in the memory budget, once it holds any. */
+  protected _memory: ReceiveMemory | undefined;
+  protected _afterCloseBytes = 0;
+  protected _localReason: Buffer | undefined;
+
+  /**
+   * Whether a message may go straight to the transport: what waits there is under the hold
+   * mark. The message may take the backlog past `maxBackpressure` (by itself, at most): a
+   * producer that waits for `drain` after a false `send()` never meets the policy.
+   */
+  protected _fits(): boolean {
+    return this._pendingBytes() < this._holdAt;
+  }
+
+  /** Sends now if nothing waits, else queues (in order, under the backpressure limit). */
+  protected _queueOrSend(
+    payload: string | Uint8Array,
+    binary: boolean,
+    fin: boolean,
+    cb: Callback | undefined,
+    compress: boolean | undefined,
+  ): boolean {
+    const box = this._box();
+    const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    if (box.droppingMessage) return box.send(payload, binary, fin, cb, false, bytes);
+    const compressed = box.compresses(bytes, compress, fin);
+    if (!compressed && !box.active && this._fits()) {
+      if (!this._sendsData()) {
+        this._sendAfterClose(bytes, cb);
+        return false;
+      }
+      this._deliverFrame(payload, binary, fin, undefined, cb);
+      return true;
+    }
+    return box.send(payload, binary, fin, cb, compressed, bytes);
+  }
+
+  /** Whether new messages may be sent: open, and `close()` not called. */
+  protected _acceptsSends(): boolean {
+    return this._conn?.state === ConnectionState.Open && (this._bits & CLOSE_QUEUED) === 0;
+  }
+
+  /**
+   * Destroys TCP if the closing handshake is not over within `closeTimeout` from now. Once it
+   * is over, a client waits for the server's TCP close at most CLIENT_CLOSE_WAIT.
+   */
+  protected _armCloseTimer(): void {
+    if (this._readyState !== OPEN) return;
+    const conn = this._conn!;
+    let ms = this._settings!.closeTimeout;
+    const over = conn.closeReceived && conn.closeSent;
+    if (over && (this._bits & CLOSE_WAIT) === 0 && conn.role === 'client') {
+      this._bits |= CLOSE_WAIT;
+      if (this._closeTimer !== undefined) clearTimeout(this._closeTimer);
+      this._closeTimer = undefined;
+      ms = Math.min(ms, CLIENT_CLOSE_WAIT);
+    }
+    if (this._closeTimer !== undefined) return;
+    const transport = this._transport!;
+    this._closeTimer = setTimeout(() => transport.destroy(), ms);
+  }
+
+  // ---- sending (OutboxHost) ----
+
+  /** @internal */
+  _pendingBytes(): number {
+    return this._conn!.bufferedAmount + this._transport!.bufferedAmount;
+  }
+
+  /** @internal */
+  _midMessage(): boolean {
+    return this._conn!.sendingFragmented;
+  }
+
+  /** @internal */
+  _sendsData(): boolean {
+    return this._conn?.state === ConnectionState.Open;
+  }
+
+  /** @internal */
+  get _maxBackpressure(): number {
+    return this._settings!.maxBackpressure;
+  }
+
+  /** @internal */
+  get _holdAt(): number {
+    return Math.min(HOLD_AT, this._settings!.maxBackpressure);
+  }
+
+  /** @internal */
+  _awaitTransport(): void {
+    this._transport!.requestDrain();
+  }
+
+  /** @internal */
+  get _backpressurePolicy(): BackpressurePolicy {
+    return this._settings!.backpressurePolicy;
+  }
+
+  /** @internal Serializes one data frame (RSV1 given: already compressed). */
+  _deliverFrame(
+    payload: string | Uint8Array,
+    binary: boolean,
+    fin: boolean,
+    rsv1: boolean | undefined,
+    cb: Callback | undefined,
+  ): void {
+    const conn = this._conn!;
+    if (rsv1 !== undefined) {
+      conn.sendDataFrame(binary ? Opcode.Binary : Opcode.Text, payload as Uint8Array, fin, rsv1);
+    } else if (binary) {
+      conn.sendBinary(typeof payload === 'string' ? Buffer.from(payload) : payload, fin);
+    } else {
+      conn.sendText(payload, fin);
+    }
+    if (cb !== undefined) this._addCallback(cb);
+    this._scheduleFlush();
+    // Publishes that waited for the end of a message sent in fragments go next.
+    if (fin && this._outbox !== undefined && !this._outbox.idle) this._outbox.messageEnded();
+  }
+
+  /** @internal */
+  _deliverRaw(frame: Buffer): void {
+    this._conn!.sendPreparedFrame(frame);
+    this._scheduleFlush();
+  }
+
+  /**
+   * @internal A published message, framed once for all its subscribers, in order with this
+   * connection's sends and under its backpressure policy. Compressed when permessage-deflate
+   * was agreed: with the bytes compressed once for every connection of the same compression
+   * group (no server context takeover), else by this connection's own compressor. False when
+   * it was not sent (closing, or dropped by the policy).
+   */
+  _deliverPrepared(message: PreparedMessage, sequenced: boolean): boolean {
+    if (!this._sendsData()) return false;
+    const deflate = this._deflate;
+    if (deflate !== undefined && message.compress) {
+      const payload = message.payload(sequenced);
+      if (payload.length >= deflate.threshold) {
+        const binary = message.isBinary(sequenced);
+        const group = deflate.shared;
+        if (group === undefined) return this._box().publishOwn(payload, binary);
+        const frame = message.compressedFrame(sequenced, group);
+        return this._box().publish(frame, payload.length, binary);
+      }
+    }
+    const frame = message.frame(sequenced);
+    const box = this._outbox;
+    if ((box === undefined || box.idle) && !this._conn!.sendingFragmented && this._fits()) {
+      this._deliverRaw(frame);
+      return true;
+    }
+    return this._box().publish(
+      frame,
+      message.payload(sequenced).length,
+      message.isBinary(sequenced),
+    );
+  }
+
+  /**
+   * @internal Resolves once a message would go straight to the transport (nothing waits in
+   * the outbox, the transport is under the hold mark), or the connection sends no more: for
+   * senders that pace themselves by drain (a replay) instead of meeting the policy.
+   */
+  _whenWritable(): Promise<void> {
+    if (!this._sendsData()) return Promise.resolve();
+    const box = this._outbox;
+    if ((box === undefined || box.idle) && !this._conn!.sendingFragmented && this._fits()) {
+      return Promise.resolve();
+    }
+    return this._box().whenIdle();
+  }
+
+  /** @internal */
+  _deliverClose(code: number | undefined, reason: string | Buffer | undefined): void {
+    const conn = this._conn!;
+    if (conn.closeSent) {
+      if (conn.closeReceived) this._transport!.end();
+      return;
+    }
+    if (conn.state === ConnectionState.Closed) return;
+    conn.sendClose(code, reason);
+    this._scheduleFlush();
+  }
+
+  /** @internal */
+  _deliverControl(ping: boolean, payload: Uint8Array, cb: Callback | undefined): void {
+    // Queued before close() was called: it goes unless the close frame went already.
+    if (this._sendsData()) this._writeControl(ping, payload, cb);
+    else this._sendAfterClose(payload.length, cb);
+  }
+
+  /** @internal The backpressure policy closes the connection. */
+  _failPolicy(code: number, reason: string): void {
+    this._conn!.failConnection(code, reason);
+    this._scheduleFlush();
+  }
+
+  /** @internal */
+  _emitDropped(info: DroppedMessage): void {
+    this.emit('dropped', info);
+  }
+
+  /** @internal Never synchronously from `send`: a caller must have time to listen. */
+  _emitDrain(): void {
+    process.nextTick(emitDrain, this);
+  }
+
+  /** @internal An asynchronous send failed: its callback, or `error` if listened to. */
+  _emitAsyncError(error: Error, cb: Callback | undefined): void {
+    if (cb !== undefined) cb(error);
+    else if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+
+  protected _box(): Outbox {
+    if (this._outbox === undefined) this._outbox = new Outbox(this);
+    return this._outbox;
+  }
+
+  protected _sendAfterClose(length: number, cb: Callback | undefined): void {
+    // As ws does: the data is counted (a browser's bufferedAmount grows too) and the callback errs.
+    this._afterCloseBytes += length;
+    if (cb !== undefined) process.nextTick(cb, closedError());
+  }
+
+  protected _controlNow(ping: boolean, payload: Uint8Array, cb: Callback | undefined): void {
+    if (this._conn === undefined || !this._acceptsSends()) {
+      this._sendAfterClose(payload.length, cb);
+      return;
+    }
+    this._writeControl(ping, payload, cb);
+  }
+
+  private _writeControl(ping: boolean, payload: Uint8Array, cb: Callback | undefined): void {
+    const conn = this._conn!;
+    if (ping) {
+      conn.sendPing(payload);
+      this._pingSentAt = performance.now();
+    } else {
+      conn.sendPong(payload);
+    }
+    if (cb !== undefined) this._addCallback(cb);
+    this._scheduleFlush();
+  }
+
+  /** Resolves once the transport is not over its high-water mark (or the connection is gone). */
+  protected _drained(): Promise<void> {
+    const transport = this._transport;
+    if (transport === undefined || this._readyState !== OPEN) return Promise.resolve();
+    this._flush();
+    return this._box().drained(() => transport.needDrain && this._readyState === OPEN);
+  }
+
+  protected _addCallback(cb: Callback): void {
+    if (this._callbacks === undefined) this._callbacks = [cb];
+    else this._callbacks.push(cb);
+  }
+
+  protected _scheduleFlush(): void {
+    if ((this._bits & (FLUSH_SCHEDULED | IN_RECEIVE)) !== 0) return;
+    this._bits |= FLUSH_SCHEDULED;
+    process.nextTick(flushTick, this);
+  }
+
+  /** @internal Writes everything the connection produced, in one write where possible. */
+  _flush(): void {
+    this._bits &= ~FLUSH_SCHEDULED;
+    const conn = this._conn;
+    const transport = this._transport;
+    if (conn === undefined || transport === undefined) return;
+    const chunks = conn.dataToSend();
+    const callbacks = this._callbacks;
+    this._callbacks = undefined;
+    // Node calls back without an error for writes dropped by a destroy: report those as failed.
+    const done =
+      callbacks === undefined
+        ? undefined
+        : (error?: Error | null) =>
+            runCallbacks(callbacks, error ?? (transport.destroyed ? closedError() : null));
+    if (transport.writable) {
+      if (chunks.length > 0) transport.write(chunks, done);
+      else if (done !== undefined) process.nextTick(done, null);
+    } else if (done !== undefined) {
+      process.nextTick(done, closedError());
+    }
+    if (conn.eofToSend()) transport.end();
+    // Messages waiting for the transport may go now (writes often complete at once).
+    if (this._outbox?.active) this._outbox.pump();
+    if (conn.closeExpected()) this._armCloseTimer();
+  }
+}
+
+function flushTick(ws: SocketSend): void {
+  ws._flush();
+}
+
+function emitDrain(ws: SocketSend): void {
+  if (ws.readyState === OPEN) ws.emit('drain');
+}
+
+/** Calls back every send waiting for a write (with its error, if it failed). */
+export function runCallbacks(callbacks: Callback[], error?: Error | null): void {
+  for (const cb of callbacks) cb(error ?? null);
+}

@@ -1,0 +1,256 @@
+import type { EventEmitter } from 'node:events';
+import type * as http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { ResolvedDeflateOptions } from '../../extensions/index.js';
+import {
+  HandshakeError,
+  type OutgoingHeaders,
+  type ValidUpgrade,
+  validateUpgradeRequest,
+} from '../../handshake/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import type { BindingSettings } from '../connection/options.js';
+import type { UpgradeSocket } from '../transport/upgrade-socket.js';
+import { WebSocket } from '../websocket.js';
+import { clientAddress, type ServerAdmission } from './server-admission.js';
+import type { ServerOptions, VerifyClientInfo, WebSocketServerEvents } from './server-options.js';
+import { acceptHead, chooseProtocol, runVerifyClient } from './upgrade-accept.js';
+import { rejectionResponse, UpgradeRejection } from './upgrade-rejection.js';
+
+/** What the upgrade path needs of its server (WebSocketServer). */
+export interface UpgradeHost extends EventEmitter<WebSocketServerEvents> {
+  readonly options: ServerOptions;
+  shouldHandle(req: http.IncomingMessage): boolean;
+}
+
+/** How a server's upgrade path is set up. */
+export interface UpgradeSetup {
+  readonly settings: BindingSettings;
+  readonly deflateOptions: ResolvedDeflateOptions | undefined;
+  /** The `origins` / `allowMissingOrigin` check, when set. */
+  readonly originAllowed: ((origin: string | undefined) => boolean) | undefined;
+  readonly admission: ServerAdmission | undefined;
+  /** The server is ours: its sockets were counted by `admission` at their TCP accept. */
+  readonly countedAtAccept: boolean;
+  /** Whether the server still takes connections (`close()` not called). */
+  running(): boolean;
+  /** A connection opened on `socket`: the server tracks it. */
+  opened(ws: WebSocket, socket: Duplex): void;
+}
+
+/**
+ * A server's upgrade path: admission, validation of the request (RFC 6455 §4.2.1), the
+ * path, origin, `verifyClient` and `authenticate` checks, then the 101 and a new WebSocket,
+ * or a refusal with its status.
+ */
+export class UpgradeHandler {
+  constructor(
+    private readonly _host: UpgradeHost,
+    private readonly _setup: UpgradeSetup,
+  ) {}
+
+  /**
+   * Completes (or refuses) the upgrade of `req` on `socket`; calls `callback(ws, req)` once the
+   * connection is open. `head` is what was read past the request's headers.
+   */
+  upgrade(
+    req: http.IncomingMessage,
+    socket: UpgradeSocket,
+    head: Buffer,
+    callback: (ws: WebSocket, req: http.IncomingMessage) => void,
+  ): void {
+    // Whatever throws on the way (an application hook, a header it gave, or a bug of ours)
+    // ends this one request with 500, never the process.
+    try {
+      this._check(req, socket, head, callback);
+    } catch (error) {
+      this._refuseWith(socket, error, true);
+    }
+  }
+
+  private _check(
+    req: http.IncomingMessage,
+    socket: UpgradeSocket,
+    head: Buffer,
+    callback: (ws: WebSocket, req: http.IncomingMessage) => void,
+  ): void {
+    // Admission first: a refused connection costs no more work (503, as for a busy server).
+    // A server of ours counted the socket at its accept already.
+    const { admission } = this._setup;
+    if (admission !== undefined && !this._setup.countedAtAccept) {
+      if (!admission.admit(socket.socket, clientAddress(req.socket))) {
+        this._refuse(socket, 503, 'Too many connections', { 'Retry-After': '1' });
+        return;
+      }
+    }
+    const valid = validateUpgradeRequest({
+      method: req.method ?? '',
+      httpVersion: req.httpVersion,
+      headers: req.headers,
+      rawHeaders: req.rawHeaders,
+    });
+    if (!valid.ok) {
+      if (this._host.listenerCount('wsClientError') > 0) {
+        const error = new HandshakeError(
+          ErrorCode.InvalidUpgradeRequest,
+          valid.reason,
+          valid.status,
+        );
+        this._host.emit('wsClientError', error, socket.socket, req);
+        return;
+      }
+      this._refuse(socket, valid.status, valid.reason, valid.headers);
+      return;
+    }
+    if (!this._host.shouldHandle(req)) {
+      this._refuse(socket, 400, 'Invalid path');
+      return;
+    }
+    // Cross-site WebSocket hijacking: a page of another site may not connect (RFC 6455 §10.2).
+    const { originAllowed } = this._setup;
+    if (originAllowed !== undefined && !originAllowed(valid.origin)) {
+      this._refuse(socket, 403, 'Origin not allowed');
+      return;
+    }
+    const complete = (data: unknown) => {
+      let ws: WebSocket | undefined;
+      try {
+        ws = this._complete(req, socket, head, valid, data);
+      } catch (error) {
+        this._refuseWith(socket, error, true);
+        return;
+      }
+      // The application's own listener runs outside the guard: its errors are its own.
+      if (ws !== undefined) callback(ws, req);
+    };
+    const { verifyClient, authenticate } = this._host.options;
+    const afterVerify = () => {
+      if (authenticate === undefined) {
+        complete(undefined);
+        return;
+      }
+      let result: unknown;
+      try {
+        result = authenticate(req);
+      } catch (error) {
+        this._refuseWith(socket, error);
+        return;
+      }
+      if (isPromiseLike(result)) {
+        result.then(complete, (error: unknown) => this._refuseWith(socket, error));
+      } else {
+        complete(result);
+      }
+    };
+    if (verifyClient === undefined) {
+      afterVerify();
+      return;
+    }
+    const info: VerifyClientInfo = {
+      origin: req.headers.origin as string | undefined,
+      secure: Boolean((req.socket as { encrypted?: boolean }).encrypted),
+      req,
+    };
+    runVerifyClient(verifyClient, info, (verified, code, message, headers) => {
+      // Maybe called later from the application: nothing may throw back into it.
+      try {
+        if (verified) afterVerify();
+        else this._refuse(socket, code ?? 401, message, headers);
+      } catch (error) {
+        this._refuseWith(socket, error, true);
+      }
+    });
+  }
+
+  /** Writes the 101 and opens the connection; undefined when it was refused instead. */
+  private _complete(
+    req: http.IncomingMessage,
+    socket: UpgradeSocket,
+    head: Buffer,
+    upgrade: ValidUpgrade,
+    data: unknown,
+  ): WebSocket | undefined {
+    // The peer may have gone while an asynchronous check ran.
+    if (!socket.open) {
+      this._setup.admission?.release(socket.socket);
+      socket.destroy();
+      return undefined;
+    }
+    if (socket.upgraded) {
+      throw new Error('handleUpgrade() was called more than once with the same socket');
+    }
+    if (!this._setup.running()) {
+      this._refuse(socket, 503);
+      return undefined;
+    }
+    let protocol: string | undefined;
+    try {
+      protocol = chooseProtocol(upgrade.protocols, this._host.options.handleProtocols, req);
+    } catch (error) {
+      this._refuseWith(socket, error);
+      return undefined;
+    }
+    const { response, extensions, deflate } = acceptHead(
+      upgrade,
+      protocol,
+      this._setup.deflateOptions,
+      this._setup.settings.connection.maxPayload,
+      this._host.listenerCount('headers') > 0
+        ? (lines) => this._host.emit('headers', lines, req)
+        : undefined,
+    );
+    socket.upgraded = true;
+    const accepted = socket.accept(response, head);
+    const ws = new WebSocket(null);
+    ws._protocol = protocol ?? '';
+    ws._extensions = extensions;
+    ws.data = data;
+    ws._attach(accepted.transport, accepted.head, this._setup.settings, deflate);
+    this._setup.opened(ws, socket.socket);
+    return ws;
+  }
+
+  /**
+   * Refuses after a hook threw or rejected: an `UpgradeRejection` with its status and headers,
+   * anything else with 500 and an `error` event (when listened to). `ours`: the error did not
+   * come from a hook meant to refuse (a bug, or a throwing listener), so it is always reported.
+   */
+  private _refuseWith(socket: UpgradeSocket, error: unknown, ours = false): void {
+    if (!ours && error instanceof UpgradeRejection) {
+      this._refuse(socket, error.status, error.message, error.headers);
+      return;
+    }
+    this._report(error);
+    if (socket.upgraded) return;
+    this._refuse(socket, 500);
+  }
+
+  /** An error on the upgrade path the application should see, if it listens. */
+  private _report(error: unknown): void {
+    if (this._host.listenerCount('error') > 0) {
+      this._host.emit('error', error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  /**
+   * Answers a refused upgrade with `status`, then closes the socket. A status or header the
+   * application gave that cannot be written (a value with CR, LF or a byte >= 0x80, a status
+   * outside 300-599) is reported and the answer is a 500 instead.
+   */
+  private _refuse(
+    socket: UpgradeSocket,
+    status: number,
+    reason?: string,
+    headers?: OutgoingHeaders,
+  ): void {
+    this._setup.admission?.release(socket.socket);
+    if (socket.upgraded) return;
+    const { response, error } = rejectionResponse(status, reason, headers);
+    if (error !== undefined) this._report(error);
+    socket.refuse(response);
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
+}

@@ -1,0 +1,336 @@
+import { EventEmitter } from 'node:events';
+import * as http from 'node:http';
+import type * as https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { resolveDeflateOptions } from '../../extensions/index.js';
+import { buildRejectResponse, hasToken } from '../../handshake/index.js';
+import { CloseCode } from '../../protocol/index.js';
+import {
+  type PublishData,
+  type PublishOptions,
+  type ReplayResult,
+  ServerPubSub,
+  type SubscribeOptions,
+} from '../../pubsub/server-pubsub.js';
+import { type BindingSettings, bindingSettings } from '../connection/options.js';
+import { loadLibuv } from '../transport/libuv.js';
+import { TcpListener } from '../transport/tcp-server.js';
+import { DuplexUpgradeSocket } from '../transport/upgrade-socket.js';
+import type { WebSocket } from '../websocket.js';
+import { Admission } from './admission.js';
+import {
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  DEFAULT_MAX_HEADER_SIZE,
+  httpServerLimits,
+} from './http-limits.js';
+import { Lifetimes } from './lifetimes.js';
+import { ServerAdmission } from './server-admission.js';
+import type { ServerOptions, WebSocketServerEvents } from './server-options.js';
+import { UpgradeHandler } from './server-upgrade.js';
+import { originCheck } from './upgrade-origins.js';
+
+export type {
+  ServerOptions,
+  VerifyClient,
+  VerifyClientCallback,
+  VerifyClientInfo,
+  WebSocketServerEvents,
+} from './server-options.js';
+
+const RUNNING = 0;
+const CLOSING = 1;
+const CLOSED = 2;
+
+/**
+ * A WebSocket server with the API ws users know: standalone (`{ port }`), attached to an
+ * HTTP(S) server (`{ server }`), or driven by the application (`{ noServer: true }` and
+ * `handleUpgrade`). Events: `connection (ws, req)`, `listening`, `error`, `close`,
+ * `headers (lines, req)`, `wsClientError (error, socket, req)`.
+ */
+export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
+  readonly options: ServerOptions;
+  /** Open connections (when `clientTracking` is on). */
+  readonly clients: Set<WebSocket> | undefined;
+  private readonly _server: http.Server | https.Server | undefined;
+  private readonly _listener: TcpListener | undefined;
+  private readonly _ownsServer: boolean;
+  private readonly _detach: (() => void) | undefined;
+  private readonly _settings: BindingSettings;
+  /** `maxConnections` / `maxConnectionsPerIp`, when set. */
+  private readonly _admission: ServerAdmission | undefined;
+  /** Connections under `maxLifetime`. */
+  private readonly _lifetimes: Lifetimes | undefined;
+  /** Admission, checks, 101 and a new WebSocket (server-upgrade.ts). */
+  private readonly _upgrader: UpgradeHandler;
+  private _state = RUNNING;
+  private _topics: ServerPubSub | undefined;
+  private _closeCallbacks: ((error?: Error) => void)[] = [];
+
+  constructor(options: ServerOptions, callback?: () => void) {
+    super();
+    const modes = [
+      options.port !== undefined,
+      options.server !== undefined,
+      options.noServer === true,
+    ];
+    if (modes.filter(Boolean).length !== 1) {
+      throw new TypeError(
+        'exactly one of the "port", "server" or "noServer" options must be given',
+      );
+    }
+    this._settings = bindingSettings('server', options);
+    const { maxConnections, maxConnectionsPerIp, maxLifetime } = options;
+    if (maxConnections !== undefined || maxConnectionsPerIp !== undefined) {
+      this._admission = new ServerAdmission(
+        new Admission(
+          positive('maxConnections', maxConnections ?? Number.POSITIVE_INFINITY),
+          positive('maxConnectionsPerIp', maxConnectionsPerIp ?? Number.POSITIVE_INFINITY),
+        ),
+      );
+    }
+    if (maxLifetime !== undefined) {
+      this._lifetimes = new Lifetimes(
+        positive('maxLifetime', maxLifetime),
+        options.maxLifetimeJitter ?? 0.1,
+      );
+    }
+    const originAllowed = originCheck(options.origins, options.allowMissingOrigin);
+    const deflateOptions = options.perMessageDeflate
+      ? resolveDeflateOptions(options.perMessageDeflate)
+      : undefined;
+    this.options = { clientTracking: true, ...options };
+    this._upgrader = new UpgradeHandler(this, {
+      settings: this._settings,
+      deflateOptions,
+      originAllowed,
+      admission: this._admission,
+      // A server of ours counts its sockets from their TCP accept.
+      countedAtAccept: options.port !== undefined,
+      running: () => this._state === RUNNING,
+      opened: (ws, socket) => this._opened(ws, socket),
+    });
+    // An adapter given is started now (a broker connection is made before the first subscriber).
+    if (options.pubsub?.adapter !== undefined) this._pubsub();
+    this.clients = this.options.clientTracking ? new Set() : undefined;
+    // Checked in every mode, so that a bad value fails the same way on both paths.
+    const limits = httpServerLimits(options);
+    if (options.port !== undefined && options.fastPath !== false && loadLibuv() !== undefined) {
+      this._listener = this._listen(options, callback);
+      this._ownsServer = true;
+    } else if (options.port !== undefined) {
+      this._server = http.createServer(limits, (_req, res) => {
+        const body = http.STATUS_CODES[426]!;
+        res.writeHead(426, { 'Content-Length': body.length, 'Content-Type': 'text/plain' });
+        res.end(body);
+      });
+      this._ownsServer = true;
+      this._server.listen(options.port, options.host, options.backlog, callback);
+    } else {
+      this._server = options.server;
+      this._ownsServer = false;
+    }
+    if (this._server !== undefined) {
+      const server = this._server;
+      const onListening = () => this.emit('listening');
+      const onError = (error: Error) => this.emit('error', error);
+      const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+        this.handleUpgrade(req, socket, head, (ws) => this.emit('connection', ws, req));
+      };
+      server.on('listening', onListening);
+      server.on('error', onError);
+      server.on('upgrade', onUpgrade);
+      // Connection limits count from the TCP accept on a server of ours (a client that never
+      // sends its request still holds a connection); an attached server also serves plain
+      // HTTP, so there they count from the upgrade request.
+      const onConnection = (socket: Duplex) => this._admission?.accepted(socket);
+      if (this._ownsServer) server.on('connection', onConnection);
+      this._detach = () => {
+        server.off('connection', onConnection);
+        server.off('listening', onListening);
+        server.off('error', onError);
+        server.off('upgrade', onUpgrade);
+      };
+    }
+  }
+
+  /** The fast path: a raw TCP listener that parses request heads itself. */
+  private _listen(options: ServerOptions, callback: (() => void) | undefined): TcpListener {
+    const listener = new TcpListener(
+      {
+        onRequest: (socket, req, rest) => {
+          // Plain HTTP requests get 426, as from ws's standalone server.
+          if (req.headers.upgrade === undefined || !hasToken(req.headers.connection, 'upgrade')) {
+            socket.refuse(
+              buildRejectResponse(426, {
+                headers: { Upgrade: 'websocket', 'Sec-WebSocket-Version': '13' },
+              }),
+            );
+            return;
+          }
+          this._upgrader.upgrade(req, socket, rest, (ws) => this.emit('connection', ws, req));
+        },
+        onConnection: (socket) => this._admission?.accepted(socket.socket),
+        onError: (error) => {
+          if (this.listenerCount('error') > 0) this.emit('error', error);
+        },
+      },
+      {
+        handshakeTimeout: options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
+        maxHeaderSize: options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE,
+      },
+    );
+    listener.listen(options.port!, options.host, options.backlog, (error) => {
+      if (error !== undefined) {
+        this.emit('error', error);
+        return;
+      }
+      this.emit('listening');
+      callback?.();
+    });
+    return listener;
+  }
+
+  /** The bound address of the server (standalone or attached). */
+  address(): AddressInfo | string | null {
+    if (this._listener !== undefined) return this._listener.address();
+    if (this._server === undefined) {
+      throw new Error('The server is operating in "noServer" mode');
+    }
+    return this._server.address();
+  }
+
+  /** @internal A tracked connection closed (called before its `close` event, as ws does). */
+  _untrack(ws: WebSocket): void {
+    this._topics?.remove(ws);
+    this.clients?.delete(ws);
+    this._lifetimes?.delete(ws);
+    this._admission?.release(ws);
+  }
+
+  /** A connection the upgrade path opened on `socket`: tracked until it closes. */
+  private _opened(ws: WebSocket, socket: Duplex): void {
+    ws._owner = this;
+    this.clients?.add(ws);
+    this._admission?.handOver(socket, ws);
+    this._lifetimes?.add(ws);
+  }
+
+  /** @internal The server's topics, made at their first use. */
+  _pubsub(): ServerPubSub {
+    this._topics ??= ServerPubSub.create(this.options.pubsub, (report) =>
+      this.emit('undelivered', report),
+    );
+    return this._topics;
+  }
+
+  /**
+   * Publishes a message to every connection subscribed to `topic`, on this process and, with
+   * an adapter such as Redis, on every process. The message is framed (and compressed) once
+   * for all subscribers, and queued to each in order with its other sends. Returns whether it
+   * went anywhere: with the in-process broker, whether the topic had a subscriber; with an
+   * adapter, whether the adapter took it (a failure is also reported by `undelivered`).
+   */
+  publish(topic: string, data: PublishData, options?: PublishOptions): boolean {
+    return this._pubsub().publish(topic, data, options);
+  }
+
+  /** Connections of this process subscribed to `topic`. */
+  numSubscribers(topic: string): number {
+    return this._topics?.count(topic) ?? 0;
+  }
+
+  /**
+   * Sends `ws` the messages of `topic` it missed after the sequence id `since` (those still in
+   * the retained history), then its live messages, with no gap or repeat in between; `ws` is
+   * subscribed first if it is not. Resolves with how many were replayed and whether the
+   * history reached back to `since`.
+   */
+  replay(
+    ws: WebSocket,
+    topic: string,
+    since: string,
+    options?: SubscribeOptions,
+  ): Promise<ReplayResult> {
+    return this._pubsub().replay(ws, topic, since, options);
+  }
+
+  /** Whether this server handles an upgrade request for `req.url` (the `path` option). */
+  shouldHandle(req: http.IncomingMessage): boolean {
+    const path = this.options.path;
+    if (path === undefined) return true;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    return (q === -1 ? url : url.slice(0, q)) === path;
+  }
+
+  /**
+   * Stops accepting connections, closes every open one with 1001 (Going Away), and calls back
+   * (and emits `close`) once all are closed and the server it created has stopped listening.
+   */
+  close(callback?: (error?: Error) => void): void {
+    if (callback !== undefined) {
+      if (this._state === CLOSED) {
+        process.nextTick(callback, new Error('The server is not running'));
+        return;
+      }
+      this._closeCallbacks.push(callback);
+    }
+    if (this._state !== RUNNING) return;
+    this._state = CLOSING;
+    this._detach?.();
+    let pending = 1;
+    const done = () => {
+      if (--pending > 0) return;
+      this._state = CLOSED;
+      const callbacks = this._closeCallbacks;
+      this._closeCallbacks = [];
+      for (const cb of callbacks) cb();
+      this.emit('close');
+    };
+    if (this._topics !== undefined) {
+      pending++;
+      this._topics.close().then(done, done);
+    }
+    if (this._listener !== undefined) {
+      pending++;
+      this._listener.close(() => done());
+    } else if (this._ownsServer) {
+      pending++;
+      this._server!.close(() => done());
+      // Connections still sending their request head are dropped, as on the fast path.
+      this._server!.closeAllConnections();
+    }
+    if (this.clients !== undefined) {
+      for (const ws of this.clients) {
+        pending++;
+        ws.once('close', done);
+        ws.close(CloseCode.GoingAway);
+      }
+    }
+    process.nextTick(done);
+  }
+
+  /**
+   * Completes (or refuses) the upgrade of `req` on `socket`; calls `callback(ws, req)` once the
+   * connection is open. `head` is what was read past the request's headers.
+   */
+  handleUpgrade(
+    req: http.IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    callback: (ws: WebSocket, req: http.IncomingMessage) => void,
+  ): void {
+    const upgradeSocket = new DuplexUpgradeSocket(socket);
+    // A programming error, told at once as ws does (the socket is not touched).
+    if (upgradeSocket.upgraded) {
+      throw new Error('handleUpgrade() was called more than once with the same socket');
+    }
+    this._upgrader.upgrade(req, upgradeSocket, head, callback);
+  }
+}
+
+function positive(name: string, value: number): number {
+  if (!(value > 0)) throw new TypeError(`${name} must be a positive number`);
+  return value;
+}

@@ -1,0 +1,101 @@
+import type * as http from 'node:http';
+import {
+  negotiateServer,
+  PerMessageDeflate,
+  type ResolvedDeflateOptions,
+} from '../../extensions/index.js';
+import {
+  buildAcceptResponse,
+  HandshakeError,
+  HandshakeErrorCode,
+  type ValidUpgrade,
+} from '../../handshake/index.js';
+import type { ServerOptions, VerifyClientCallback, VerifyClientInfo } from './server-options.js';
+
+/**
+ * The subprotocol to answer with (RFC 6455 §4.2.2 step 4): `handleProtocols`' choice, or the
+ * client's first offer. Throws what the hook throws, and for a name the client did not offer.
+ */
+export function chooseProtocol(
+  offered: string[],
+  handleProtocols: ServerOptions['handleProtocols'],
+  req: http.IncomingMessage,
+): string | undefined {
+  if (offered.length === 0) return undefined;
+  const chosen = handleProtocols ? handleProtocols(new Set(offered), req) : offered[0];
+  if (typeof chosen !== 'string') return undefined;
+  if (!offered.includes(chosen)) {
+    throw new Error(`handleProtocols returned "${chosen}", which the client did not offer`);
+  }
+  return chosen;
+}
+
+export interface AcceptHead {
+  response: string;
+  extensions: string;
+  deflate: PerMessageDeflate | undefined;
+}
+
+/**
+ * The 101 response and the extension agreed (RFC 7692: the first acceptable
+ * permessage-deflate offer, if compression is on). `onHeaders` (the server's `headers` event)
+ * may change the lines; one with CR or LF would inject headers or a body, and throws.
+ */
+export function acceptHead(
+  upgrade: ValidUpgrade,
+  protocol: string | undefined,
+  deflateOptions: ResolvedDeflateOptions | undefined,
+  maxPayload: number,
+  onHeaders: ((lines: string[]) => void) | undefined,
+): AcceptHead {
+  let extensions = '';
+  let agreed: ReturnType<typeof negotiateServer>;
+  if (deflateOptions !== undefined && upgrade.extensions.length > 0) {
+    agreed = negotiateServer(upgrade.extensions, deflateOptions);
+    if (agreed !== undefined) extensions = agreed.response;
+  }
+  let response = buildAcceptResponse({ key: upgrade.key, protocol, extensions });
+  if (onHeaders !== undefined) {
+    const lines = response.slice(0, -4).split('\r\n');
+    onHeaders(lines);
+    if (lines.some((line) => /[\r\n]/.test(line))) {
+      throw new HandshakeError(
+        HandshakeErrorCode.InvalidHeader,
+        'A headers listener added a line with CR or LF',
+      );
+    }
+    response = `${lines.join('\r\n')}\r\n\r\n`;
+  }
+  const deflate =
+    agreed === undefined
+      ? undefined
+      : new PerMessageDeflate(agreed.params, 'server', deflateOptions!, maxPayload);
+  return { response, extensions, deflate };
+}
+
+/**
+ * Runs ws's `verifyClient` (with a callback when it takes two arguments), and gives its
+ * verdict once: `(true)`, or `(false, status, message, headers)` (401 by default).
+ */
+export function runVerifyClient(
+  verifyClient: NonNullable<ServerOptions['verifyClient']>,
+  info: VerifyClientInfo,
+  verdict: VerifyClientCallback,
+): void {
+  if (verifyClient.length === 2) {
+    let answered = false;
+    (verifyClient as (i: VerifyClientInfo, cb: VerifyClientCallback) => void)(
+      info,
+      (verified, code, message, headers) => {
+        if (answered) return;
+        answered = true;
+        if (verified) verdict(true);
+        else verdict(false, code ?? 401, message, headers);
+      },
+    );
+  } else if ((verifyClient as (i: VerifyClientInfo) => boolean)(info)) {
+    verdict(true);
+  } else {
+    verdict(false, 401);
+  }
+}
