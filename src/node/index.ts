@@ -1,6 +1,5 @@
 export type {
   PublishData,
-  PublishOptions,
   PubSubOptions,
   ReplayResult,
   SubscribeOptions,
@@ -35,4 +34,9 @@ export {
 export type { OriginPattern } from './server/upgrade-origins.js';
 export { UpgradeRejection } from './server/upgrade-rejection.js';
 export { createWebSocketStream } from './stream.js';
-export { type RawData, WebSocket, type WebSocketEvents } from './websocket.js';
+export {
+  type PublishOptions,
+  type RawData,
+  WebSocket,
+  type WebSocketEvents,
+} from './websocket.js';

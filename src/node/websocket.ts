@@ -1,9 +1,9 @@
 import { ConnectionState, ErrorCode, encodeClosePayload, UsageError } from '../protocol/index.js';
 import type {
   PublishData,
-  PublishOptions,
   ServerPubSub,
   SubscribeOptions,
+  PublishOptions as TopicPublishOptions,
 } from '../pubsub/server-pubsub.js';
 import type { ClientOptions } from './client/client-options.js';
 import { dial } from './client/dial.js';
@@ -27,6 +27,9 @@ import type { Callback } from './send/outbox.js';
 import type { RawData } from './websocket-events.js';
 
 export type { RawData, WebSocketEvents } from './websocket-events.js';
+
+/** Options of `server.publish` and `ws.publish`. */
+export type PublishOptions = TopicPublishOptions<WebSocket>;
 
 /**
  * A WebSocket connection, with the API ws users know: the server hands one to its
@@ -211,7 +214,7 @@ export class WebSocket extends SocketBase {
     return this._topics().publish(topic, data, options, this);
   }
 
-  private _topics(): ServerPubSub {
+  private _topics(): ServerPubSub<WebSocket> {
     if (this._owner === undefined) {
       throw new UsageError(
         ErrorCode.InvalidState,

@@ -8,6 +8,8 @@ export type {
 } from './adapter.js';
 export { sequencedText } from './envelope.js';
 export { LocalAdapter, type LocalAdapterOptions } from './local-adapter.js';
+export { LogAdapter, type LogAdapterOptions } from './log-adapter.js';
+export type { LogBackend, LogEntry, LogFeed, LogRecord } from './log-backend.js';
 export { compareSeq, FIRST_PREV, follows, isSeq, replayComplete } from './seq.js';
 export { type FeedOutput, TopicFeed } from './topic-feed.js';
 export { Change, TopicRegistry } from './topic-registry.js';

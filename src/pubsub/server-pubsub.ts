@@ -1,6 +1,3 @@
-import { toPayload } from '../node/connection/data.js';
-import { OPEN } from '../node/connection/socket-state.js';
-import type { WebSocket } from '../node/websocket.js';
 import { ErrorCode, UsageError } from '../protocol/index.js';
 import {
   type AdapterSink,
@@ -14,6 +11,10 @@ import {
   type UndeliveredReport,
 } from './index.js';
 import { PreparedMessage, REPLAYING, SEQUENCED } from './prepared-message.js';
+import { type PublishData, publishBytes } from './publish-data.js';
+import { isTopicMember, MEMBER_OPEN, type TopicMember } from './topic-member.js';
+
+export type { PublishData } from './publish-data.js';
 
 /** The `pubsub` option of a WebSocketServer. */
 export interface PubSubOptions {
@@ -30,13 +31,14 @@ export interface PubSubOptions {
   maxTopics?: number;
 }
 
-export interface PublishOptions {
+/** Options of a publish; `S` is the binding's connection (node: WebSocket). */
+export interface PublishOptions<S extends TopicMember> {
   /** Send as binary (default: true unless the data is a string). */
   binary?: boolean;
   /** false: never compress this message. Default true (when permessage-deflate was agreed). */
   compress?: boolean;
   /** Connections of this server that do not get the message. */
-  except?: WebSocket | Iterable<WebSocket>;
+  except?: S | Iterable<S>;
 }
 
 export interface SubscribeOptions {
@@ -56,19 +58,17 @@ export interface ReplayResult {
   complete: boolean;
 }
 
-export type PublishData = string | Buffer | ArrayBuffer | ArrayBufferView;
-
-type Except = WebSocket | ReadonlySet<WebSocket> | undefined;
+type Except<S> = S | ReadonlySet<S> | undefined;
 
 /**
  * A server's topics: who is subscribed to what on this process, publishes handed to the
  * adapter, and what the adapter delivers, framed once and written to each subscriber in
  * order with its other sends.
  */
-export class ServerPubSub implements AdapterSink {
-  private readonly registry = new TopicRegistry<WebSocket>();
+export class ServerPubSub<S extends TopicMember> implements AdapterSink {
+  private readonly registry = new TopicRegistry<S>();
   /** Live messages held for subscriptions being replayed. */
-  private readonly held = new Map<WebSocket, Map<string, Delivery[]>>();
+  private readonly held = new Map<S, Map<string, Delivery[]>>();
   private closed = false;
 
   constructor(
@@ -78,7 +78,10 @@ export class ServerPubSub implements AdapterSink {
     adapter.start(this);
   }
 
-  static create(options: PubSubOptions | undefined, report: (r: UndeliveredReport) => void) {
+  static create<S extends TopicMember>(
+    options: PubSubOptions | undefined,
+    report: (r: UndeliveredReport) => void,
+  ): ServerPubSub<S> {
     const adapter =
       options?.adapter ??
       new LocalAdapter({
@@ -86,12 +89,12 @@ export class ServerPubSub implements AdapterSink {
         historyBytes: options?.historyBytes,
         maxTopics: options?.maxTopics,
       });
-    return new ServerPubSub(adapter, report);
+    return new ServerPubSub<S>(adapter, report);
   }
 
-  subscribe(ws: WebSocket, topic: string, options?: SubscribeOptions): boolean {
+  subscribe(ws: S, topic: string, options?: SubscribeOptions): boolean {
     checkTopic(topic);
-    if (ws.readyState !== OPEN || this.closed) return false;
+    if (ws.readyState !== MEMBER_OPEN || this.closed) return false;
     const old = this.registry.flags(ws, topic) ?? 0;
     const flags = (old & REPLAYING) | (options?.sequenced ? SEQUENCED : 0);
     const change = this.registry.subscribe(ws, topic, flags);
@@ -99,7 +102,7 @@ export class ServerPubSub implements AdapterSink {
     return change !== Change.None;
   }
 
-  unsubscribe(ws: WebSocket, topic: string): boolean {
+  unsubscribe(ws: S, topic: string): boolean {
     checkTopic(topic);
     const change = this.registry.unsubscribe(ws, topic);
     if (change === Change.None) return false;
@@ -108,11 +111,11 @@ export class ServerPubSub implements AdapterSink {
     return true;
   }
 
-  isSubscribed(ws: WebSocket, topic: string): boolean {
+  isSubscribed(ws: S, topic: string): boolean {
     return this.registry.flags(ws, topic) !== undefined;
   }
 
-  topicsOf(ws: WebSocket): string[] {
+  topicsOf(ws: S): string[] {
     return this.registry.topicsOf(ws);
   }
 
@@ -121,18 +124,20 @@ export class ServerPubSub implements AdapterSink {
   }
 
   /** A connection closed: it leaves every topic. */
-  remove(ws: WebSocket): void {
+  remove(ws: S): void {
     this.held.delete(ws);
     for (const topic of this.registry.removeSubscriber(ws)) this.adapter.unsubscribe(topic);
   }
 
-  publish(topic: string, data: PublishData, options: PublishOptions | undefined, from?: WebSocket) {
+  publish(
+    topic: string,
+    data: PublishData,
+    options: PublishOptions<S> | undefined,
+    from?: S,
+  ): boolean {
     checkTopic(topic);
     if (this.closed) return false;
-    // A copy: the caller may reuse its buffer while the message is compressed or in flight.
-    const payload = toPayload(data);
-    // (Two calls: Buffer.from's overloads take a string or a view, not the union.)
-    const bytes = typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload);
+    const bytes = publishBytes(data);
     const binary = options?.binary ?? typeof data !== 'string';
     const except = from ?? exceptOf(options?.except);
     const message = { topic, data: bytes, binary, compress: options?.compress !== false };
@@ -145,7 +150,7 @@ export class ServerPubSub implements AdapterSink {
    * `ws` first if it is not.
    */
   async replay(
-    ws: WebSocket,
+    ws: S,
     topic: string,
     since: string,
     options?: SubscribeOptions,
@@ -177,7 +182,7 @@ export class ServerPubSub implements AdapterSink {
         // Paced by drain: a history larger than maxBackpressure is delivered as the peer reads,
         // not refused by the policy (which is for senders that do not wait).
         await ws._whenWritable();
-        if (!this.isSubscribed(ws, topic) || ws.readyState !== OPEN) break;
+        if (!this.isSubscribed(ws, topic) || ws.readyState !== MEMBER_OPEN) break;
         ws._deliverPrepared(new PreparedMessage(message), sequenced);
         last = message.seq;
         replayed++;
@@ -189,7 +194,7 @@ export class ServerPubSub implements AdapterSink {
   }
 
   /** Ends a replay: the live messages held meanwhile go, those already replayed skipped. */
-  private release(ws: WebSocket, topic: string, last: string): void {
+  private release(ws: S, topic: string, last: string): void {
     const held = this.held.get(ws);
     const waiting = held?.get(topic) ?? [];
     held?.delete(topic);
@@ -211,7 +216,7 @@ export class ServerPubSub implements AdapterSink {
     const subscribers = this.registry.subscribers(delivery.topic);
     if (subscribers === undefined) return;
     const message = new PreparedMessage(delivery);
-    const except = delivery.except as Except;
+    const except = delivery.except as Except<S>;
     for (const [ws, flags] of subscribers) {
       if (except !== undefined && (except === ws || (except instanceof Set && except.has(ws)))) {
         continue;
@@ -238,11 +243,7 @@ function checkTopic(topic: unknown): void {
   }
 }
 
-function exceptOf(except: PublishOptions['except']): Except {
-  if (except === undefined || isWebSocket(except)) return except;
+function exceptOf<S extends TopicMember>(except: S | Iterable<S> | undefined): Except<S> {
+  if (except === undefined || isTopicMember(except)) return except;
   return new Set(except);
-}
-
-function isWebSocket(value: unknown): value is WebSocket {
-  return typeof (value as WebSocket)._deliverPrepared === 'function';
 }

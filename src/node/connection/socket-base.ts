@@ -41,7 +41,7 @@ export abstract class SocketBase extends SocketSend {
   abstract terminate(): void;
 
   /** @internal The server tracking this connection in its `clients` (and its topics). */
-  _owner: { _untrack(ws: WebSocket): void; _pubsub(): ServerPubSub } | undefined;
+  _owner: { _untrack(ws: WebSocket): void; _pubsub(): ServerPubSub<WebSocket> } | undefined;
   /** @internal the client's pending handshake, to abort it. */
   _abortHandshake: ((message: string) => void) | undefined;
 

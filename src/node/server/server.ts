@@ -8,7 +8,6 @@ import { buildRejectResponse, hasToken } from '../../handshake/index.js';
 import { CloseCode } from '../../protocol/index.js';
 import {
   type PublishData,
-  type PublishOptions,
   type ReplayResult,
   ServerPubSub,
   type SubscribeOptions,
@@ -17,7 +16,7 @@ import { type BindingSettings, bindingSettings } from '../connection/options.js'
 import { loadLibuv } from '../transport/libuv.js';
 import { TcpListener } from '../transport/tcp-server.js';
 import { DuplexUpgradeSocket } from '../transport/upgrade-socket.js';
-import type { WebSocket } from '../websocket.js';
+import type { PublishOptions, WebSocket } from '../websocket.js';
 import { Admission } from './admission.js';
 import {
   DEFAULT_HANDSHAKE_TIMEOUT,
@@ -64,7 +63,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   /** Admission, checks, 101 and a new WebSocket (server-upgrade.ts). */
   private readonly _upgrader: UpgradeHandler;
   private _state = RUNNING;
-  private _topics: ServerPubSub | undefined;
+  private _topics: ServerPubSub<WebSocket> | undefined;
   private _closeCallbacks: ((error?: Error) => void)[] = [];
 
   constructor(options: ServerOptions, callback?: () => void) {
@@ -217,8 +216,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   }
 
   /** @internal The server's topics, made at their first use. */
-  _pubsub(): ServerPubSub {
-    this._topics ??= ServerPubSub.create(this.options.pubsub, (report) =>
+  _pubsub(): ServerPubSub<WebSocket> {
+    this._topics ??= ServerPubSub.create<WebSocket>(this.options.pubsub, (report) =>
       this.emit('undelivered', report),
     );
     return this._topics;

@@ -148,13 +148,14 @@ describe('RedisAdapter: fan-out across servers', () => {
   });
 
   it('stops relaying a topic when its last local subscriber leaves', async (t) => {
-    const [a] = await cluster(t, 1);
+    const prefix = uniquePrefix();
+    const [a] = await cluster(t, 1, { prefix });
     const s = await subscriber(t, a!, 'gone');
     await settled([a!], [s], 'gone');
     s.server.unsubscribe('gone');
     const probe = redisClient();
     defer(t, () => probe.quit());
-    const channel = `${(a!.adapter as unknown as { prefix: string }).prefix}gone`;
+    const channel = `${prefix}gone`;
     const count = async () => Number(((await probe.pubsub('NUMSUB', channel)) as unknown[])[1]);
     const deadline = Date.now() + 5000;
     while ((await count()) !== 0 && Date.now() < deadline) {

@@ -148,14 +148,16 @@ describe('RedisAdapter under hostile channel messages (fuzz)', () => {
     adapter.start(sink);
     adapter.subscribe('t');
     type Internal = {
-      sub: Redis;
-      topics: Map<
-        string,
-        { feed: { last?: string; synced(log: [], out: object): void; heldWeight: number } }
-      >;
+      log: { sub: Redis };
+      logAdapter: {
+        topics: Map<
+          string,
+          { feed: { last?: string; synced(log: [], out: object): void; heldWeight: number } }
+        >;
+      };
     };
     const internal = adapter as unknown as Internal;
-    const feed = internal.topics.get('t')!.feed;
+    const feed = internal.logAdapter.topics.get('t')!.feed;
     const maxHeld = Math.max(historyBytes, maxMessage) + 1024;
     const channel = Buffer.from('f:t');
     try {
@@ -187,7 +189,7 @@ describe('RedisAdapter under hostile channel messages (fuzz)', () => {
             let expectMalformed = 0;
             for (const message of messages) {
               if (decodeChannelMessage(message, maxMessage) === undefined) expectMalformed++;
-              internal.sub.emit('messageBuffer', channel, message);
+              internal.log.sub.emit('messageBuffer', channel, message);
               assert.ok(feed.heldWeight <= maxHeld, `held ${feed.heldWeight}`);
             }
             assert.equal(adapter.malformed - before, expectMalformed);

@@ -1,0 +1,212 @@
+import type { EventEmitter } from 'node:events';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { LogBackend, LogEntry, LogFeed, LogRecord } from '../log-backend.js';
+import type { RedisAdapterEvents } from './redis-options.js';
+import { decodeChannelMessage, decodeStreamEntry, flagsOf, PUBLISH_SCRIPT } from './wire.js';
+
+/** What the adapter settles before making the log (redis-adapter.ts checks the options). */
+export interface RedisLogSettings {
+  readonly origin: string;
+  readonly prefix: string;
+  readonly historyLength: number;
+  readonly historyBytes: number;
+  readonly historyTtl: number;
+  readonly maxMessage: number;
+  readonly client: Redis | undefined;
+  readonly url: string;
+}
+
+type PublishCommand = (
+  log: string,
+  last: string,
+  bytes: string,
+  origin: string,
+  token: string,
+  flags: number,
+  data: Buffer,
+  maxLength: number,
+  ttl: number,
+  channel: string,
+  maxBytes: number,
+) => Promise<string>;
+
+const PAGE = 1000;
+
+/**
+ * Topic logs in Redis (6.2 or later): a stream per topic (its log, trimmed to a window), the
+ * id of its last entry, and a channel that carries each new entry (wire.ts). An append is one
+ * script, atomic in Redis, so every process sees the order of the stream ids. Two connections:
+ * one for commands, one subscribed to the channels.
+ */
+export class RedisLog implements LogBackend {
+  readonly pub: Redis;
+  readonly sub: Redis;
+  /** Messages read from Redis and ignored as not ours (see the `malformed` event). */
+  malformed = 0;
+  private readonly ownsPub: boolean;
+  private feed: LogFeed | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly settings: RedisLogSettings,
+    private readonly events: EventEmitter<RedisAdapterEvents>,
+  ) {
+    // Nothing waits for a connection: a publish either goes now or is reported, and a command
+    // cut by a disconnection is not sent twice.
+    const options = (role: string): RedisOptions => ({
+      // Named, to be found in CLIENT LIST.
+      connectionName: `tsws:${settings.origin}:${role}`,
+      enableOfflineQueue: false,
+      autoResubscribe: false,
+      autoResendUnfulfilledCommands: false,
+      retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+      enableAutoPipelining: true,
+    });
+    if (settings.client !== undefined) {
+      this.pub = settings.client;
+      this.ownsPub = false;
+      this.sub = settings.client.duplicate(options('sub'));
+    } else {
+      this.pub = new Redis(settings.url, options('pub'));
+      this.ownsPub = true;
+      this.sub = new Redis(settings.url, options('sub'));
+    }
+    this.pub.defineCommand('tswsPublish', { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
+    for (const client of [this.pub, this.sub]) {
+      client.on('ready', () => this.onReady());
+      client.on('error', (error: Error) => {
+        if (events.listenerCount('error') > 0) events.emit('error', error);
+      });
+    }
+    this.sub.on('close', () => {
+      if (this.closed) return;
+      this.feed?.lost();
+      events.emit('disconnected');
+    });
+    this.pub.on('close', () => {
+      if (!this.closed) events.emit('disconnected');
+    });
+    this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+      // Whatever arrives on a channel, nothing is thrown into ioredis's parser.
+      try {
+        this.onMessage(channel, message);
+      } catch {
+        this.onMalformed('channel', String(channel), message?.length ?? 0);
+      }
+    });
+  }
+
+  start(feed: LogFeed): void {
+    this.feed = feed;
+  }
+
+  /** Whether both connections are up. */
+  get isReady(): boolean {
+    return this.pub.status === 'ready' && this.sub.status === 'ready';
+  }
+
+  unavailable(): Error | undefined {
+    const status = this.pub.status;
+    return status === 'ready' ? undefined : new Error(`not connected to Redis (${status})`);
+  }
+
+  append(topic: string, record: LogRecord): Promise<string> {
+    const s = this.settings;
+    const publish = (this.pub as unknown as { tswsPublish: PublishCommand }).tswsPublish;
+    return publish.call(
+      this.pub,
+      this.key(topic, 'log'),
+      this.key(topic, 'last'),
+      this.key(topic, 'bytes'),
+      record.origin,
+      record.token,
+      flagsOf(record.binary, record.compress),
+      record.data,
+      s.historyLength,
+      s.historyTtl,
+      this.channel(topic),
+      s.historyBytes,
+    );
+  }
+
+  async read(topic: string, after: string): Promise<LogEntry[]> {
+    const entries: LogEntry[] = [];
+    const key = this.key(topic, 'log');
+    let start = `(${after}`;
+    for (;;) {
+      const page = await this.pub.xrangeBuffer(key, start, '+', 'COUNT', PAGE);
+      for (const [id, fields] of page) {
+        const entry = decodeStreamEntry(id, fields, this.settings.maxMessage);
+        if (entry !== undefined) entries.push(entry);
+        else
+          this.onMalformed(
+            'log',
+            topic,
+            fields.reduce((n, f) => n + f.length, 0),
+          );
+      }
+      if (page.length < PAGE) return entries;
+      start = `(${page[page.length - 1]![0].toString('latin1')}`;
+    }
+  }
+
+  async last(topic: string): Promise<string | undefined> {
+    return (await this.pub.get(this.key(topic, 'last'))) ?? undefined;
+  }
+
+  async subscribe(topic: string): Promise<void> {
+    await this.sub.subscribe(this.channel(topic));
+  }
+
+  unsubscribe(topic: string): void {
+    if (this.sub.status === 'ready') this.sub.unsubscribe(this.channel(topic)).catch(() => {});
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    const clients = this.ownsPub ? [this.sub, this.pub] : [this.sub];
+    return Promise.all(clients.map(end)).then(() => {});
+  }
+
+  private onReady(): void {
+    if (this.closed || !this.isReady) return;
+    this.events.emit('ready');
+    this.feed?.ready();
+  }
+
+  private onMessage(channel: Buffer, message: Buffer): void {
+    if (this.closed) return;
+    const prefix = this.settings.prefix;
+    const name = channel.toString();
+    if (!name.startsWith(prefix)) return;
+    const topic = name.slice(prefix.length);
+    const entry = decodeChannelMessage(message, this.settings.maxMessage);
+    if (entry === undefined) this.onMalformed('channel', topic, message.length);
+    else this.feed?.entry(topic, entry);
+  }
+
+  private onMalformed(source: 'channel' | 'log', topic: string, bytes: number): void {
+    this.malformed++;
+    this.events.emit('malformed', { source, topic, bytes });
+  }
+
+  private key(topic: string, kind: 'log' | 'last' | 'bytes'): string {
+    return `${this.settings.prefix}${topic}:${kind}`;
+  }
+
+  private channel(topic: string): string {
+    return `${this.settings.prefix}${topic}`;
+  }
+}
+
+function end(client: Redis): Promise<void> {
+  if (client.status !== 'ready') {
+    client.disconnect();
+    return Promise.resolve();
+  }
+  return client.quit().then(
+    () => {},
+    () => client.disconnect(),
+  );
+}
