@@ -127,6 +127,8 @@ export interface TransportPair {
 export interface OpenOptions {
   /** Bytes the peer sends right after connecting, before the transport starts. */
   head?: Buffer;
+  /** Call pause() right after start(), in the same tick (as a `connection` listener may). */
+  pauseAtStart?: boolean;
 }
 
 /** Opens a connected pair; the transport is started with the recording sink. */
@@ -155,6 +157,7 @@ export const openTcp: Opener = async (t, options = {}) => {
         const { transport, head } = socket.accept(RESPONSE, Buffer.alloc(0));
         transport.start(sink, head);
         duringStart = sink.events.length;
+        if (options.pauseAtStart) transport.pause();
         started!(transport);
       },
       onConnection() {},
@@ -200,7 +203,9 @@ export const openStream: Opener = async (t, options = {}) => {
   // As server-upgrade does: the bytes read past the request head are handed in as `head`.
   const transport = new StreamTransport(socket);
   transport.start(sink, options.head ?? Buffer.alloc(0));
-  return { transport, sink, peer, reader, duringStart: sink.events.length };
+  const duringStart = sink.events.length;
+  if (options.pauseAtStart) transport.pause();
+  return { transport, sink, peer, reader, duringStart };
 };
 
 async function connect(t: TestContext, port: number): Promise<net.Socket> {
