@@ -16,7 +16,6 @@ import {
   CLOSING,
   CONNECTING,
   EMPTY,
-  INFLATING,
   MAX_CONTROL_PAYLOAD,
   OPEN,
   PAUSED,
@@ -309,7 +308,7 @@ export class WebSocket extends SocketBase {
   resume(): void {
     if (this._conn === undefined) return;
     this._bits &= ~PAUSED;
-    if ((this._bits & INFLATING) === 0) this._release();
+    this._release();
   }
 
   /**

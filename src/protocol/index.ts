@@ -12,6 +12,19 @@ export {
   type Role,
 } from './connection.js';
 export { ErrorCode, PeerError, UsageError, WebSocketError } from './errors.js';
+export {
+  BUDGET_OK,
+  BUDGET_REFUSE,
+  BUDGET_WAIT,
+  type BudgetVerdict,
+  type ClientExtensionFactory,
+  type DecodeBudget,
+  type Extension,
+  type ExtensionCallback,
+  type ExtensionOffer,
+  type ExtensionParam,
+  type ServerExtensionFactory,
+} from './extension.js';
 export { headerSize, MAX_HEADER_SIZE, writeFrameHeader } from './frame-header.js';
 export { FrameWriter } from './frame-writer.js';
 export { applyMask, type MaskGenerator, randomMask } from './mask.js';

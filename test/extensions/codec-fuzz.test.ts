@@ -20,7 +20,7 @@ import {
   HandshakeError,
   parseExtensionHeader,
 } from '../../src/handshake/index.js';
-import { ErrorCode, PeerError } from '../../src/protocol/index.js';
+import { type DecodeBudget, ErrorCode, PeerError } from '../../src/protocol/index.js';
 import { runs } from '../helpers/fuzz.js';
 
 const KiB = 1024;
@@ -44,8 +44,9 @@ function decompress(
   return new Promise((resolve) => {
     let produced = 0;
     let calls = 0;
-    const budget = {
+    const budget: DecodeBudget = {
       started() {},
+      end() {},
       grow(bytes: number) {
         produced += bytes;
         return 0;

@@ -1,8 +1,15 @@
 import * as zlib from 'node:zlib';
 import { CloseCode } from '../../protocol/close-code.js';
 import { ErrorCode, PeerError, UsageError } from '../../protocol/errors.js';
+import {
+  BUDGET_OK,
+  BUDGET_REFUSE,
+  BUDGET_WAIT,
+  type DecodeBudget,
+  type Extension,
+} from '../../protocol/extension.js';
 import { zlibLimiter } from './limiter.js';
-import type { DeflateParams } from './negotiation.js';
+import { type DeflateParams, PERMESSAGE_DEFLATE } from './negotiation.js';
 import type { ResolvedDeflateOptions } from './options.js';
 import type { SharedCompression } from './shared-compression.js';
 
@@ -17,21 +24,11 @@ const JOIN_TAIL_BELOW = 64 * 1024;
 type Callback = (error: Error | null, result?: Buffer) => void;
 type Role = 'server' | 'client';
 
-/** What an inflation's budget answers for more output: go on, pause, or fail with 1009. */
-export const BUDGET_OK = 0;
-export const BUDGET_WAIT = 1;
-export const BUDGET_REFUSE = 2;
-
 /**
- * A memory budget an inflation charges its output to (the binding's process-wide one). On
- * `BUDGET_WAIT` the codec stops inflating (zlib's own backpressure: no more output is produced)
- * until `resumeInflating()`; on `BUDGET_REFUSE` it fails the message with 1009.
+ * A memory budget an inflation charges its output to. On `BUDGET_WAIT` the codec stops
+ * inflating (zlib's own backpressure: no more output is produced) until `resumeDecoding()`.
  */
-export interface InflateBudget {
-  /** The job has its turn on zlib's thread pool (it may have waited for the limiter). */
-  started(): void;
-  grow(bytes: number): number;
-}
+type InflateBudget = DecodeBudget;
 
 /** A zlib stream with the state of the message being processed. */
 interface Job {
@@ -84,7 +81,10 @@ function streamKind(inflate: boolean, options: zlib.ZlibOptions): StreamKind {
  * Jobs of one connection must not overlap (the caller runs them one after the other): they
  * share the connection's streams.
  */
-export class PerMessageDeflate {
+export class PerMessageDeflate implements Extension {
+  readonly name = PERMESSAGE_DEFLATE;
+  /** RFC 7692 §6: RSV1 marks a compressed message. */
+  readonly rsv1 = true;
   readonly threshold: number;
   /**
    * Without context takeover in our direction each message is compressed alone, so the same
@@ -230,8 +230,18 @@ export class PerMessageDeflate {
     });
   }
 
+  /** Extension: a message is decoded by decompressing it. */
+  decode(data: Buffer, callback: Callback, budget?: DecodeBudget): void {
+    this.decompress(data, callback, budget);
+  }
+
+  /** Extension: a message or fragment is encoded by compressing it. */
+  encode(data: Uint8Array, fin: boolean, callback: Callback): void {
+    this.compress(data, fin, callback);
+  }
+
   /** An inflation paused by its budget goes on. */
-  resumeInflating(): void {
+  resumeDecoding(): void {
     const stream = this.inflater;
     const job = stream?.job;
     if (job === undefined) return;

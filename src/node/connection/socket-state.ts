@@ -15,8 +15,6 @@ export const FLUSH_SCHEDULED = 2;
 export const IN_RECEIVE = 4;
 /** The application paused reading. */
 export const PAUSED = 8;
-/** Input is held while a compressed message inflates. */
-export const INFLATING = 16;
 /** `close()` was called; its close frame waits behind queued messages. */
 export const CLOSE_QUEUED = 32;
 /** Reading stopped: the peer pings but does not read our pongs (see `_onPingReceived`). */
