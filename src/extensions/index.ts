@@ -1,4 +1,10 @@
 export { PerMessageDeflate } from './permessage-deflate/codec.js';
+export type {
+  DeflatePort,
+  DeflatePortFactory,
+  DeflatePortSettings,
+  PortCallback,
+} from './permessage-deflate/deflate-port.js';
 export { Limiter, zlibLimiter } from './permessage-deflate/limiter.js';
 export {
   acceptServerResponse,

@@ -20,6 +20,7 @@ import {
   HandshakeError,
   parseExtensionHeader,
 } from '../../src/handshake/index.js';
+import { nodeDeflatePort } from '../../src/node/extensions/zlib-port.js';
 import { type DecodeBudget, ErrorCode, PeerError } from '../../src/protocol/index.js';
 import { runs } from '../helpers/fuzz.js';
 
@@ -96,8 +97,8 @@ const payloadArb = fc.oneof(
 function pair(params: DeflateParams, options: { level: number; memLevel: number }, max = 0) {
   const resolved = resolveDeflateOptions({ ...options, threshold: 0 });
   return {
-    client: new PerMessageDeflate(params, 'client', resolved, max),
-    server: new PerMessageDeflate(params, 'server', resolved, max),
+    client: new PerMessageDeflate(params, 'client', resolved, max, nodeDeflatePort),
+    server: new PerMessageDeflate(params, 'server', resolved, max, nodeDeflatePort),
   };
 }
 

@@ -19,6 +19,7 @@ import {
   validateServerResponse,
 } from '../../handshake/index.js';
 import { type BindingSettings, bindingSettings } from '../connection/options.js';
+import { nodeDeflatePort } from '../extensions/zlib-port.js';
 import type { WebSocket } from '../websocket.js';
 import { type ClientOptions, DEFAULT_HANDSHAKE_TIMEOUT } from './client-options.js';
 import { requestOptions } from './client-request-options.js';
@@ -202,6 +203,7 @@ function start(
           'client',
           deflateOptions,
           settings.connection.maxPayload,
+          nodeDeflatePort,
         );
         ws._extensions = formatExtensionHeader(result.extensions);
       }
