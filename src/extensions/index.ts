@@ -5,13 +5,20 @@ export type {
   DeflatePortSettings,
   PortCallback,
 } from './permessage-deflate/deflate-port.js';
+export {
+  deflateClientFactory,
+  deflateServerFactory,
+} from './permessage-deflate/factories.js';
 export { Limiter, zlibLimiter } from './permessage-deflate/limiter.js';
 export {
   acceptServerResponse,
+  agreeServer,
   clientOffer,
+  clientOfferElement,
   type DeflateParams,
   negotiateServer,
   PERMESSAGE_DEFLATE,
+  type ServerAgreement,
 } from './permessage-deflate/negotiation.js';
 export {
   type PerMessageDeflateOptions,

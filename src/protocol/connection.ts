@@ -2,6 +2,7 @@ import { CloseCode, MAX_CLOSE_REASON_BYTES } from './close-code.js';
 import { encodeClosePayload, parseClosePayload, truncateUtf8 } from './close-frame.js';
 import { ErrorCode, PeerError, UsageError } from './errors.js';
 import type { DecodeBudget, Extension } from './extension.js';
+import { checkControlPayload } from './frame-header.js';
 import { FrameWriter } from './frame-writer.js';
 import { type MaskGenerator, randomMask } from './mask.js';
 import { Opcode } from './opcode.js';
@@ -442,12 +443,7 @@ export class Connection implements ReceiverSink {
   private sendControl(opcode: number, data: string | Uint8Array): void {
     this.checkCanSend();
     const payload = typeof data === 'string' ? Buffer.from(data) : data;
-    if (payload.length > 125) {
-      throw new UsageError(
-        ErrorCode.ControlPayloadTooLong,
-        'a control frame payload is at most 125 bytes',
-      );
-    }
+    checkControlPayload(payload.length);
     this.writer.writeFrame(opcode, true, false, payload);
   }
 

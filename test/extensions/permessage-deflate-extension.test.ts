@@ -7,6 +7,8 @@ import {
   type DeflateParams,
   type DeflatePort,
   type DeflatePortSettings,
+  deflateClientFactory,
+  deflateServerFactory,
   PERMESSAGE_DEFLATE,
   PerMessageDeflate,
   type PortCallback,
@@ -177,5 +179,46 @@ describe('PerMessageDeflate over the Node port, in the core', () => {
     conn.receiveData(masked(Opcode.Text, deflateMessage(Buffer.from([0xc0, 0x80])), true));
     assert.equal(await first, `error:${ErrorCode.InvalidUtf8}:1007`);
     ext.close();
+  });
+});
+
+describe('permessage-deflate negotiation factories (ServerExtensionFactory, ClientExtensionFactory)', () => {
+  const options = resolveDeflateOptions({});
+  const fakePort = (s: DeflatePortSettings) => new FakePort(s);
+
+  it("the server picks the first acceptable offer, answers it, and makes the connection's extension", () => {
+    const server = deflateServerFactory(options, 0, fakePort);
+    assert.equal(server.name, PERMESSAGE_DEFLATE);
+    const picked = server.accept([
+      { name: 'x-other', params: [] },
+      { name: PERMESSAGE_DEFLATE, params: [['unknown', true]] },
+      { name: PERMESSAGE_DEFLATE, params: [['server_no_context_takeover', true]] },
+    ]);
+    assert.ok(picked !== undefined);
+    assert.deepEqual(picked.answer, {
+      name: PERMESSAGE_DEFLATE,
+      params: [['server_no_context_takeover', true]],
+    });
+    assert.ok(picked.extension instanceof PerMessageDeflate);
+    assert.equal(server.accept([{ name: 'x-other', params: [] }]), undefined);
+  });
+
+  it('the client offers, accepts a fitting answer, and refuses one it did not ask for', () => {
+    const client = deflateClientFactory(
+      resolveDeflateOptions({ serverNoContextTakeover: true }),
+      0,
+      fakePort,
+    );
+    const offer = client.offer();
+    assert.equal(offer.name, PERMESSAGE_DEFLATE);
+    assert.deepEqual(offer.params[0], ['server_no_context_takeover', true]);
+    const ok = client.accept({
+      name: PERMESSAGE_DEFLATE,
+      params: [['server_no_context_takeover', true]],
+    });
+    assert.ok(ok instanceof PerMessageDeflate);
+    const refused = client.accept({ name: PERMESSAGE_DEFLATE, params: [] });
+    assert.ok(refused instanceof Error);
+    assert.equal((refused as Error & { code: string }).code, 'WS_ERR_INVALID_EXTENSION_HEADER');
   });
 });

@@ -5,7 +5,6 @@ export const OPEN = 1;
 export const CLOSING = 2;
 export const CLOSED = 3;
 export const EMPTY = Buffer.alloc(0);
-export const MAX_CONTROL_PAYLOAD = 125;
 
 // WebSocket state bits (one field: an idle connection should cost little).
 /** A frame arrived since the last heartbeat sweep. */
