@@ -1,4 +1,10 @@
-import { ConnectionState, ErrorCode, encodeClosePayload, UsageError } from '../protocol/index.js';
+import {
+  ConnectionState,
+  checkClose,
+  checkControlPayload,
+  ErrorCode,
+  UsageError,
+} from '../protocol/index.js';
 import type {
   PublishData,
   ServerPubSub,
@@ -16,8 +22,6 @@ import {
   CLOSING,
   CONNECTING,
   EMPTY,
-  INFLATING,
-  MAX_CONTROL_PAYLOAD,
   OPEN,
   PAUSED,
 } from './connection/socket-state.js';
@@ -275,7 +279,7 @@ export class WebSocket extends SocketBase {
     // As in ws and browsers, a reason without a code is not sent.
     const sentReason = code === undefined ? undefined : reason;
     // Check the arguments now, even when the close frame has to wait behind a Blob being read.
-    encodeClosePayload(code, sentReason);
+    checkClose(code, sentReason);
     if ((this._bits & CLOSE_QUEUED) !== 0) return;
     // Messages queued before the close go first; the close timer runs from now, so a peer that
     // neither reads nor closes is cut off after `closeTimeout` all the same.
@@ -312,7 +316,7 @@ export class WebSocket extends SocketBase {
   resume(): void {
     if (this._conn === undefined) return;
     this._bits &= ~PAUSED;
-    if ((this._bits & INFLATING) === 0) this._release();
+    this._release();
   }
 
   /**
@@ -338,7 +342,7 @@ export class WebSocket extends SocketBase {
     if (this._readyState === CONNECTING) throw notOpenError();
     if (typeof data === 'number') data = data.toString();
     if (typeof Blob !== 'undefined' && data instanceof Blob) {
-      if (data.size > MAX_CONTROL_PAYLOAD) throw controlTooLongError();
+      checkControlPayload(data.size);
       const blob = data;
       const read = async () => new Uint8Array(await blob.arrayBuffer());
       this._box().control(ping, undefined, read, cb);
@@ -346,7 +350,7 @@ export class WebSocket extends SocketBase {
     }
     const view = data === undefined ? EMPTY : toPayload(data as Exclude<SendData, Blob | number>);
     const payload = typeof view === 'string' ? Buffer.from(view) : view;
-    if (payload.length > MAX_CONTROL_PAYLOAD) throw controlTooLongError();
+    checkControlPayload(payload.length);
     // Behind messages still being compressed or read, ahead of those held for the peer (outbox.ts).
     if (this._outbox?.active) this._outbox.control(ping, payload, undefined, cb);
     else this._controlNow(ping, payload, cb);
@@ -361,11 +365,4 @@ for (const [name, value] of Object.entries({ CONNECTING, OPEN, CLOSING, CLOSED }
 
 function notOpenError(): UsageError {
   return new UsageError(ErrorCode.InvalidState, 'WebSocket is not open: readyState 0 (CONNECTING)');
-}
-
-function controlTooLongError(): UsageError {
-  return new UsageError(
-    ErrorCode.ControlPayloadTooLong,
-    'a control frame payload is at most 125 bytes',
-  );
 }

@@ -20,6 +20,7 @@ import {
 } from '../../handshake/index.js';
 import { type BindingSettings, bindingSettings } from '../connection/options.js';
 import type { SocketBase } from '../connection/socket-base.js';
+import { nodeDeflatePort } from '../extensions/zlib-port.js';
 import { type ClientOptions, DEFAULT_HANDSHAKE_TIMEOUT } from './client-options.js';
 import { requestOptions } from './client-request-options.js';
 
@@ -202,6 +203,7 @@ function start(
           'client',
           deflateOptions,
           settings.connection.maxPayload,
+          nodeDeflatePort,
         );
         ws._extensions = formatExtensionHeader(result.extensions);
       }

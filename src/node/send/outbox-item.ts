@@ -92,7 +92,7 @@ export function compressItem(
 ): Promise<void> {
   const bytes = typeof item.payload === 'string' ? Buffer.from(item.payload) : item.payload!;
   return new Promise((resolve, reject) => {
-    deflate.compress(bytes, item.fin, (error, out) => {
+    deflate.encode(bytes, item.fin, (error, out) => {
       if (error !== null) {
         reject(error);
         return;

@@ -10,6 +10,7 @@ import {
   HandshakeErrorCode,
   type ValidUpgrade,
 } from '../../handshake/index.js';
+import { nodeDeflatePort } from '../extensions/zlib-port.js';
 import type { ServerOptions, VerifyClientCallback, VerifyClientInfo } from './server-options.js';
 
 /**
@@ -69,7 +70,13 @@ export function acceptHead(
   const deflate =
     agreed === undefined
       ? undefined
-      : new PerMessageDeflate(agreed.params, 'server', deflateOptions!, maxPayload);
+      : new PerMessageDeflate(
+          agreed.params,
+          'server',
+          deflateOptions!,
+          maxPayload,
+          nodeDeflatePort,
+        );
   return { response, extensions, deflate };
 }
 
