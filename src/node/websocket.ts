@@ -117,7 +117,7 @@ export class WebSocket extends SocketBase {
     const conn = this._conn;
     const transport = this._transport;
     if (conn === undefined || transport === undefined) return this._afterCloseBytes;
-    const queued = this._outbox?.queuedBytes ?? 0;
+    const queued = this._outbox?.heldBytes ?? 0;
     return conn.bufferedAmount + transport.bufferedAmount + queued + this._afterCloseBytes;
   }
 
@@ -159,7 +159,7 @@ export class WebSocket extends SocketBase {
         return false;
       }
       const read = async () => new Uint8Array(await blob.arrayBuffer());
-      this._box().sendLater(read, blob.size, binary, fin, cb, options?.compress);
+      this._box().send(EMPTY, binary, fin, cb, options?.compress, blob.size, read);
       return false;
     }
     const payload = toPayload(data as Exclude<SendData, Blob | number>);
