@@ -135,12 +135,14 @@ export function isReady(item: OutboxItem): boolean {
 }
 
 /**
- * Whether the policy may drop a message waiting to make room: a whole one, not being
- * prepared nor compressed with this connection's context, and the head only when ready.
+ * Whether the policy may drop a message waiting to make room: a whole one (not a first
+ * fragment: its continuation may be queued already), not being prepared nor compressed with
+ * this connection's context, and the head only when ready.
  */
 export function mayDropOld(item: OutboxItem, head: boolean): item is MessageItem {
-  if (item.kind !== 'data' && item.kind !== 'prepared') return false;
-  return item.first && (item.stage === READY || (item.stage === WAITING && !head));
+  if (item.kind === 'prepared') return item.stage === READY || (item.stage === WAITING && !head);
+  if (item.kind !== 'data' || !item.first || !item.fin) return false;
+  return item.stage === READY || (item.stage === WAITING && !head);
 }
 
 export function frameOf(item: PreparedItem): Buffer {
