@@ -276,7 +276,8 @@ export class WebSocket extends SocketBase {
     if ((this._bits & CLOSE_QUEUED) !== 0) return;
     // Messages queued before the close go first; the close timer runs from now, so a peer that
     // neither reads nor closes is cut off after `closeTimeout` all the same.
-    if (this._outbox?.active) {
+    // (Publishes held for the end of a message that will now never end are dropped.)
+    if (this._outbox !== undefined && !this._outbox.idle) {
       this._bits |= CLOSE_QUEUED;
       this._outbox.close(code, sentReason);
       this._armCloseTimer();

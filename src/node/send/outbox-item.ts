@@ -149,6 +149,16 @@ export function frameOf(item: PreparedItem): Buffer {
   return Buffer.isBuffer(item.frame) ? item.frame : item.frame.bytes!;
 }
 
+/** An item's asynchronous preparation: a stream's work, a Blob read, a compression. */
+export async function prepareItem(
+  item: DataItem | ControlItem | TaskItem,
+  deflate: PerMessageDeflate | undefined,
+): Promise<void> {
+  if (item.kind === 'task') return item.work();
+  if (item.produce !== undefined) item.payload = await item.produce();
+  if (item.kind === 'data' && item.compress) await compressItem(deflate!, item, item.first);
+}
+
 /** Compresses an item's payload; `first`: the first frame of its message (RSV1 set). */
 export function compressItem(
   deflate: PerMessageDeflate,

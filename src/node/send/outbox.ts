@@ -13,8 +13,6 @@ import {
 import {
   type Callback,
   type ControlItem,
-  compressItem,
-  type DataItem,
   DONE,
   dataItem,
   droppedError,
@@ -25,6 +23,7 @@ import {
   mayDropOld,
   type OutboxItem,
   preparedItem,
+  prepareItem,
   READY,
   STARTED,
   type TaskItem,
@@ -69,8 +68,6 @@ export class Outbox implements Backlog {
   droppedMessages = 0;
   droppedBytes = 0;
   private readonly policy: SendPolicy;
-  /** Messages wait here once the transport holds this much. */
-  private readonly holdAt: number;
   private pumping = false;
   /** A send returned false: `drain` is owed once nothing waits and the transport is not backed up. */
   private owed = false;
@@ -100,7 +97,6 @@ export class Outbox implements Backlog {
     midMessage: boolean,
   ) {
     this.policy = sendPolicy(policy);
-    this.holdAt = Math.min(HOLD_AT, limit);
     this.message = midMessage ? PLAIN : NONE;
   }
 
@@ -112,6 +108,11 @@ export class Outbox implements Backlog {
   /** Nothing queued, nothing waiting for the end of a message. */
   get idle(): boolean {
     return this.queue.length === 0 && this.deferred === undefined;
+  }
+
+  /** Messages wait here once the transport holds this much. */
+  private get holdAt(): number {
+    return Math.min(HOLD_AT, this.limit);
   }
 
   pendingBytes(): number {
@@ -257,7 +258,8 @@ export class Outbox implements Backlog {
 
   /** The close frame goes after every message queued before it. */
   close(code: number | undefined, reason: string | Buffer | undefined): void {
-    // Publishes waiting for a message that will never end.
+    // The application's message never ends: publishes held for it are dropped.
+    this.message = NONE;
     const deferred = this.deferred;
     this.deferred = undefined;
     if (deferred !== undefined) for (const item of deferred) this.unhold(item);
@@ -291,13 +293,13 @@ export class Outbox implements Backlog {
   private wakeDrainWaiters(): void {
     const waiters = this.drainWaiters;
     this.drainWaiters = undefined;
-    if (waiters !== undefined) for (const resolve of waiters) resolve();
+    wake(waiters);
   }
 
   private wakeIdleWaiters(): void {
     const waiters = this.idleWaiters;
     this.idleWaiters = undefined;
-    if (waiters !== undefined) for (const resolve of waiters) resolve();
+    wake(waiters);
   }
 
   /**
@@ -389,7 +391,7 @@ export class Outbox implements Backlog {
       (item.frame as SharedFrame).wait(this);
       return;
     }
-    this.prepare(item).then(
+    prepareItem(item, this.writer._deflate).then(
       () => {
         item.stage = DONE;
         this.pump();
@@ -404,14 +406,6 @@ export class Outbox implements Backlog {
         this.pump();
       },
     );
-  }
-
-  private async prepare(item: DataItem | ControlItem | TaskItem): Promise<void> {
-    if (item.kind === 'task') return item.work();
-    if (item.produce !== undefined) item.payload = await item.produce();
-    if (item.kind === 'data' && item.compress) {
-      await compressItem(this.writer._deflate!, item, item.first);
-    }
   }
 
   /**
@@ -496,4 +490,8 @@ export class Outbox implements Backlog {
       policy: dropping.policy,
     });
   }
+}
+
+function wake(waiters: (() => void)[] | undefined): void {
+  if (waiters !== undefined) for (const resolve of waiters) resolve();
 }
