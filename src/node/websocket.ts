@@ -231,6 +231,8 @@ export class WebSocket extends SocketBase {
     options: { binary?: boolean } = {},
   ): Promise<void> {
     const binary = options.binary ?? true;
+    // Not open yet (or never): the stream's first piece would fail; the queue keeps no limits.
+    if (this._conn === undefined) return Promise.reject(closedError());
     return new Promise<void>((resolve, reject) => {
       this._box().task(async () => {
         // A close() called after this stream started waits for it (hence not readyState).

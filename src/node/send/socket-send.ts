@@ -270,13 +270,13 @@ export abstract class SocketSend extends EventEmitter<WebSocketEvents> {
 
   protected _box(): Outbox {
     if (this._outbox !== undefined) return this._outbox;
-    const settings = this._settings!;
-    const conn = this._conn!;
+    // Without settings the connection never opened (a failed handshake): nothing will go.
+    const settings = this._settings;
     this._outbox = new Outbox(
       this,
-      settings.maxBackpressure,
-      settings.backpressurePolicy,
-      conn.sendingFragmented,
+      settings?.maxBackpressure ?? HOLD_AT,
+      settings?.backpressurePolicy ?? 'close',
+      this._conn?.sendingFragmented === true,
     );
     return this._outbox;
   }
