@@ -124,7 +124,7 @@ export class WebSocket extends SocketBase {
     const conn = this._conn;
     const transport = this._transport;
     if (conn === undefined || transport === undefined) return this._afterCloseBytes;
-    const queued = this._outbox?.queuedBytes ?? 0;
+    const queued = this._outbox?.heldBytes ?? 0;
     return conn.bufferedAmount + transport.bufferedAmount + queued + this._afterCloseBytes;
   }
 
@@ -166,7 +166,7 @@ export class WebSocket extends SocketBase {
         return false;
       }
       const read = async () => new Uint8Array(await blob.arrayBuffer());
-      this._box().sendLater(read, blob.size, binary, fin, cb, options?.compress);
+      this._box().send(EMPTY, binary, fin, cb, options?.compress, blob.size, read);
       return false;
     }
     const payload = toPayload(data as Exclude<SendData, Blob | number>);
@@ -238,6 +238,8 @@ export class WebSocket extends SocketBase {
     options: { binary?: boolean } = {},
   ): Promise<void> {
     const binary = options.binary ?? true;
+    // Not open yet (or never): the stream's first piece would fail; the queue keeps no limits.
+    if (this._conn === undefined) return Promise.reject(closedError());
     return new Promise<void>((resolve, reject) => {
       this._box().task(async () => {
         // A close() called after this stream started waits for it (hence not readyState).
@@ -283,7 +285,8 @@ export class WebSocket extends SocketBase {
     if ((this._bits & CLOSE_QUEUED) !== 0) return;
     // Messages queued before the close go first; the close timer runs from now, so a peer that
     // neither reads nor closes is cut off after `closeTimeout` all the same.
-    if (this._outbox?.active) {
+    // (Publishes held for the end of a message that will now never end are dropped.)
+    if (this._outbox !== undefined && !this._outbox.idle) {
       this._bits |= CLOSE_QUEUED;
       this._outbox.close(code, sentReason);
       this._armCloseTimer();

@@ -9,7 +9,7 @@ import {
   PeerError,
 } from '../../protocol/index.js';
 import type { ServerPubSub } from '../../pubsub/server-pubsub.js';
-import type { OutboxHost } from '../send/outbox.js';
+import type { SendWriter } from '../send/send-writer.js';
 import { runCallbacks, SocketSend } from '../send/socket-send.js';
 import { StreamTransport } from '../transport/stream-transport.js';
 import type { Transport, TransportSink } from '../transport/transport.js';
@@ -308,9 +308,9 @@ export abstract class SocketBase extends SocketSend {
   }
 }
 
-// SocketBase is a HeartbeatMember, TransportSink and OutboxHost through @internal members. It
+// SocketBase is a HeartbeatMember, TransportSink and SendWriter through @internal members. It
 // is checked here rather than with `implements`, which the published .d.ts (stripInternal
 // leaves those members out) could not honour.
-type Serves<T extends HeartbeatMember & TransportSink & OutboxHost> = T;
+type Serves<T extends HeartbeatMember & TransportSink & SendWriter> = T;
 /** @internal */
 export type SocketBaseRoles = Serves<SocketBase>;
