@@ -1,3 +1,4 @@
+export type { OriginPattern } from '../handshake/origin-policy.js';
 export type {
   PublishData,
   PublishOptions,
@@ -32,7 +33,6 @@ export {
   WebSocketServer,
   type WebSocketServerEvents,
 } from './server/server.js';
-export type { OriginPattern } from './server/upgrade-origins.js';
 export { UpgradeRejection } from './server/upgrade-rejection.js';
 export { createWebSocketStream } from './stream.js';
 export { type RawData, WebSocket, type WebSocketEvents } from './websocket.js';
