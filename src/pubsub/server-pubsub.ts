@@ -31,8 +31,8 @@ export interface PubSubOptions {
   maxTopics?: number;
 }
 
-/** Options of a publish; `S` is the binding's connection (node: WebSocket). */
-export interface PublishOptions<S extends TopicMember> {
+/** Options of a publish; `S` is the binding's connection (node: WebSocket), unconstrained so that the published types need no internal member. */
+export interface PublishOptions<S = unknown> {
   /** Send as binary (default: true unless the data is a string). */
   binary?: boolean;
   /** false: never compress this message. Default true (when permessage-deflate was agreed). */

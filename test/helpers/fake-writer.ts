@@ -28,7 +28,8 @@ export class FakeDeflate {
   failNext = false;
   constructor(readonly threshold = 0) {}
 
-  compress(data: Uint8Array, _fin: boolean, cb: (error: Error | null, out?: Buffer) => void): void {
+  /** The send side of the Extension interface (src/protocol/extension.ts). */
+  encode(data: Uint8Array, _fin: boolean, cb: (error: Error | null, out?: Buffer) => void): void {
     const fail = this.failNext;
     this.failNext = false;
     this.waiting.push(() => {

@@ -9,11 +9,11 @@ import {
   PeerError,
 } from '../../protocol/index.js';
 import type { ServerPubSub } from '../../pubsub/server-pubsub.js';
+import type { TopicMember } from '../../pubsub/topic-member.js';
 import type { SendWriter } from '../send/send-writer.js';
 import { runCallbacks, SocketSend } from '../send/socket-send.js';
 import { StreamTransport } from '../transport/stream-transport.js';
 import type { Transport, TransportSink } from '../transport/transport.js';
-import type { WebSocket } from '../websocket.js';
 import { ConnectionEvents } from './connection-events.js';
 import { closedError, toArrayBuffer } from './data.js';
 import { type HeartbeatMember, joinHeartbeat, leaveHeartbeat } from './heartbeat.js';
@@ -32,6 +32,15 @@ import {
 } from './socket-state.js';
 
 /**
+ * The server tracking a connection, as the connection sees it: named here so that the
+ * connection imports neither the server nor its own subclass (WebSocket).
+ */
+export interface SocketOwner<S extends TopicMember> {
+  _untrack(ws: S): void;
+  _pubsub(): ServerPubSub<S>;
+}
+
+/**
  * The internals of a WebSocket connection: its transport, its protocol core, the read path,
  * inflation and budgets; sending, flushing and the outbox are SocketSend's (socket-send.ts).
  * The public API is the WebSocket class (websocket.ts).
@@ -40,7 +49,7 @@ export abstract class SocketBase extends SocketSend {
   abstract terminate(): void;
 
   /** @internal The server tracking this connection in its `clients` (and its topics). */
-  _owner: { _untrack(ws: WebSocket): void; _pubsub(): ServerPubSub<WebSocket> } | undefined;
+  _owner: SocketOwner<this> | undefined;
   /** @internal the client's pending handshake, to abort it. */
   _abortHandshake: ((message: string) => void) | undefined;
 
@@ -283,7 +292,7 @@ export abstract class SocketBase extends SocketSend {
     if (callbacks !== undefined) runCallbacks(callbacks, closedError());
     this._outbox?.abort();
     this._readyState = CLOSED;
-    this._owner?._untrack(this as unknown as WebSocket);
+    this._owner?._untrack(this);
     const reason = conn.closeReceived ? conn.closeReason : (this._localReason ?? conn.closeReason);
     this.emit('close', conn.closeCode, reason);
   }
