@@ -144,11 +144,16 @@ const READ = new Set([
   'sec-websocket-extensions',
 ]);
 
+const READ_LENGTHS = new Set([...READ].map((name) => name.length));
+
 /** The values of each field the check reads, in order. */
 function readFields(headers: readonly HeaderField[]): Map<string, string[]> {
   const fields = new Map<string, string[]>();
   for (const field of headers) {
-    const name = asciiLowerCase(String(field[0]));
+    const raw = String(field[0]);
+    // Most names are told apart by their length alone, without lower-casing them.
+    if (!READ_LENGTHS.has(raw.length)) continue;
+    const name = asciiLowerCase(raw);
     if (!READ.has(name)) continue;
     const value = String(field[1]);
     const values = fields.get(name);
