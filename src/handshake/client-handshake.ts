@@ -1,3 +1,4 @@
+import type { ClientExtensionFactory, Extension } from '../protocol/extension.js';
 import { computeAcceptKey, generateKey, isValidKey } from './accept-key.js';
 import { type ExtensionOffer, parseExtensionHeader } from './extension-header.js';
 import { HandshakeError, HandshakeErrorCode } from './handshake-error.js';
@@ -171,4 +172,31 @@ function checkProtocol(
     );
   }
   return protocol;
+}
+
+/**
+ * The client's side of extension negotiation (RFC 6455 §4.1, client step 5): every extension
+ * the server accepted must be one offered (`factories`), each at most once; each factory then
+ * checks its answer's parameters. The core runs one extension per connection, so more than one
+ * accepted is refused too. Returns the agreed extension, none, or the error to fail with.
+ */
+export function acceptExtensions(
+  accepted: readonly ExtensionOffer[],
+  factories: readonly ClientExtensionFactory[],
+): Extension | undefined | HandshakeError {
+  if (accepted.length === 0) return undefined;
+  const invalid = (reason: string) =>
+    new HandshakeError(
+      HandshakeErrorCode.InvalidExtensionHeader,
+      `Invalid Sec-WebSocket-Extensions header: ${reason}`,
+    );
+  if (accepted.length > 1) return invalid('the server accepted more than one extension');
+  const answer = accepted[0]!;
+  const factory = factories.find((f) => f.name === answer.name);
+  if (factory === undefined) {
+    return invalid(`the server accepted ${JSON.stringify(answer.name)}, which was not offered`);
+  }
+  const extension = factory.accept(answer);
+  if (!(extension instanceof Error)) return extension;
+  return extension instanceof HandshakeError ? extension : invalid(extension.message);
 }

@@ -1,16 +1,14 @@
+import type { ExtensionOffer } from '../protocol/extension.js';
 import { HandshakeError, HandshakeErrorCode } from './handshake-error.js';
 import { isOws, isToken, isTokenChar, joinHeaderValue, trimOws } from './tokens.js';
 
 /**
- * One extension of a `Sec-WebSocket-Extensions` header: a client's offer or a server's answer.
- * Parameters stay a list in the order given, so that a repeated one is visible to the
- * negotiator (RFC 7692 §7 refuses an offer that repeats a parameter) and a name such as
- * `__proto__` is plain data.
+ * One extension of a `Sec-WebSocket-Extensions` header: a client's offer or a server's answer
+ * (the core's type). Parameters stay a list in the order given, so that a repeated one is
+ * visible to the negotiator (RFC 7692 §7 refuses an offer that repeats a parameter) and a name
+ * such as `__proto__` is plain data.
  */
-export interface ExtensionOffer {
-  name: string;
-  params: Array<[name: string, value: string | true]>;
-}
+export type { ExtensionOffer };
 
 /** Reading position in a header value. */
 interface Cursor {

@@ -1,5 +1,6 @@
 export { computeAcceptKey, generateKey, isValidKey, WEBSOCKET_GUID } from './accept-key.js';
 export {
+  acceptExtensions,
   type ClientHandshakeOptions,
   createClientHandshake,
   type ExpectedResponse,
@@ -46,6 +47,7 @@ export {
   checkUpgradeRequest,
   type ExtensionNegotiator,
   type HeaderField,
+  negotiateExtensions,
   refuseUpgrade,
   serializeUpgradeResponse,
   type UpgradeAccept,

@@ -1,6 +1,11 @@
 import { STATUS_CODES } from 'node:http';
+import type { ServerAgreement, ServerExtensionFactory } from '../protocol/extension.js';
 import { computeAcceptKey, isValidKey } from './accept-key.js';
-import { type ExtensionOffer, parseExtensionHeader } from './extension-header.js';
+import {
+  type ExtensionOffer,
+  formatExtensionHeader,
+  parseExtensionHeader,
+} from './extension-header.js';
 import { HandshakeError, HandshakeErrorCode } from './handshake-error.js';
 import { checkHeaderField, headerLines, type OutgoingHeaders } from './header-fields.js';
 import { parseSubprotocolHeader } from './subprotocols.js';
@@ -82,6 +87,26 @@ export interface UpgradeAccept<T = unknown> {
 export type ExtensionNegotiator<T> = (
   offers: ExtensionOffer[],
 ) => { response: string; agreed: T } | undefined;
+
+/**
+ * The negotiation over the server's extensions (RFC 6455 §9.1): each factory, in the server's
+ * order, may pick one of the client's offers. The core runs one extension per connection (the
+ * one that may use RSV1), so the first agreement is the answer; none without factories.
+ */
+export function negotiateExtensions(
+  factories: readonly ServerExtensionFactory[],
+): ExtensionNegotiator<ServerAgreement> | undefined {
+  if (factories.length === 0) return undefined;
+  return (offers) => {
+    for (const factory of factories) {
+      const agreement = factory.accept(offers);
+      if (agreement !== undefined) {
+        return { response: formatExtensionHeader([agreement.answer]), agreed: agreement };
+      }
+    }
+    return undefined;
+  };
+}
 
 export interface AcceptChoice<T> {
   /** The subprotocol chosen (one of the client's offers), or undefined / '' for none. */

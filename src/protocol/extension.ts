@@ -56,6 +56,17 @@ export interface Extension {
   close(): void;
 }
 
+/**
+ * What a server agreed to: the answer for `Sec-WebSocket-Extensions`, and how to make the
+ * connection's extension once the handshake's answer is out (an extension may hold resources
+ * from its creation, such as a share of a process-wide zlib limit; a refusal after the
+ * negotiation, e.g. by a `headers` listener, must not leak them).
+ */
+export interface ServerAgreement {
+  readonly answer: ExtensionOffer;
+  create(): Extension;
+}
+
 /** A server's side of agreeing on one extension (RFC 6455 §9.1). */
 export interface ServerExtensionFactory {
   readonly name: string;
@@ -63,9 +74,7 @@ export interface ServerExtensionFactory {
    * Picks one of the client's offers (all of them, in its order of preference; others' are
    * skipped), or `undefined` to decline. Never throws on what the client sent.
    */
-  accept(
-    offers: readonly ExtensionOffer[],
-  ): { answer: ExtensionOffer; extension: Extension } | undefined;
+  accept(offers: readonly ExtensionOffer[]): ServerAgreement | undefined;
 }
 
 /** A client's side of agreeing on one extension. */

@@ -199,7 +199,7 @@ describe('permessage-deflate negotiation factories (ServerExtensionFactory, Clie
       name: PERMESSAGE_DEFLATE,
       params: [['server_no_context_takeover', true]],
     });
-    assert.ok(picked.extension instanceof PerMessageDeflate);
+    assert.ok(picked.create() instanceof PerMessageDeflate);
     assert.equal(server.accept([{ name: 'x-other', params: [] }]), undefined);
   });
 

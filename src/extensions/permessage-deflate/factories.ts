@@ -28,8 +28,11 @@ export function deflateServerFactory(
     accept(offers: readonly ExtensionOffer[]) {
       const agreed = agreeServer(offers, options);
       if (agreed === undefined) return undefined;
-      const extension = new PerMessageDeflate(agreed.params, 'server', options, maxPayload, port);
-      return { answer: agreed.answer, extension };
+      const { params } = agreed;
+      return {
+        answer: agreed.answer,
+        create: () => new PerMessageDeflate(params, 'server', options, maxPayload, port),
+      };
     },
   };
 }

@@ -4,13 +4,9 @@ import * as https from 'node:https';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
+import { deflateClientFactory, resolveDeflateOptions } from '../../extensions/index.js';
 import {
-  acceptServerResponse,
-  clientOffer,
-  PerMessageDeflate,
-  resolveDeflateOptions,
-} from '../../extensions/index.js';
-import {
+  acceptExtensions,
   createClientHandshake,
   formatExtensionHeader,
   HandshakeError,
@@ -92,11 +88,17 @@ function start(
   const passed = requestOptions(options);
   const deflateOptions =
     perMessageDeflate === false ? undefined : resolveDeflateOptions(perMessageDeflate ?? true);
+  // The extensions offered, in order of preference (permessage-deflate, RFC 7692).
+  const extensions =
+    deflateOptions === undefined
+      ? []
+      : [deflateClientFactory(deflateOptions, settings.connection.maxPayload, nodeDeflatePort)];
   const { key, headers } = createClientHandshake({
     protocols,
     headers: extraHeaders,
     origin,
-    extensions: deflateOptions === undefined ? undefined : clientOffer(deflateOptions),
+    extensions:
+      extensions.length === 0 ? undefined : formatExtensionHeader(extensions.map((f) => f.offer())),
   });
   const request = target.secure ? https.request : http.request;
   const req = request({
@@ -181,38 +183,26 @@ function start(
     }
     const result = validateServerResponse(
       { statusCode: res.statusCode ?? 0, headers: res.headers },
-      { key, protocols, extensionsOffered: deflateOptions !== undefined },
+      { key, protocols, extensionsOffered: extensions.length > 0 },
     );
     if (result instanceof HandshakeError) {
       socket.destroy();
       fail(result);
       return;
     }
-    // RFC 7692 §7.1: what the server accepted must fit what was offered.
-    let deflate: PerMessageDeflate | undefined;
-    if (deflateOptions !== undefined) {
-      const params = acceptServerResponse(result.extensions, deflateOptions);
-      if (params instanceof HandshakeError) {
-        socket.destroy();
-        fail(params);
-        return;
-      }
-      if (params !== undefined) {
-        deflate = new PerMessageDeflate(
-          params,
-          'client',
-          deflateOptions,
-          settings.connection.maxPayload,
-          nodeDeflatePort,
-        );
-        ws._extensions = formatExtensionHeader(result.extensions);
-      }
+    // RFC 6455 §4.1 step 5, RFC 7692 §7.1: what the server accepted must fit what was offered.
+    const extension = acceptExtensions(result.extensions, extensions);
+    if (extension instanceof HandshakeError) {
+      socket.destroy();
+      fail(extension);
+      return;
     }
+    if (extension !== undefined) ws._extensions = formatExtensionHeader(result.extensions);
     settled = true;
     endDeadline(deadline);
     ws._abortHandshake = undefined;
     ws._protocol = result.protocol;
-    ws._setSocket(socket, head, settings, deflate);
+    ws._setSocket(socket, head, settings, extension);
     ws.emit('open');
   });
   req.end();

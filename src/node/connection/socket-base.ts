@@ -1,11 +1,12 @@
 import type { Duplex } from 'node:stream';
-import type { PerMessageDeflate } from '../../extensions/permessage-deflate/codec.js';
+import { PerMessageDeflate } from '../../extensions/permessage-deflate/codec.js';
 import {
   CloseCode,
   Connection,
   ConnectionState,
   type DecodeBudget,
   ErrorCode,
+  type Extension,
   PeerError,
 } from '../../protocol/index.js';
 import type { ServerPubSub } from '../../pubsub/server-pubsub.js';
@@ -107,13 +108,8 @@ export abstract class SocketBase extends SocketSend {
   // ---- internals shared with the server and the dialer ----
 
   /** @internal Takes over a socket after a successful handshake. */
-  _setSocket(
-    socket: Duplex,
-    head: Buffer,
-    settings: BindingSettings,
-    deflate?: PerMessageDeflate,
-  ): void {
-    this._attach(new StreamTransport(socket), head, settings, deflate);
+  _setSocket(socket: Duplex, head: Buffer, settings: BindingSettings, extension?: Extension): void {
+    this._attach(new StreamTransport(socket), head, settings, extension);
   }
 
   /** @internal Takes over a transport after a successful handshake. */
@@ -121,12 +117,13 @@ export abstract class SocketBase extends SocketSend {
     transport: Transport,
     head: Buffer,
     settings: BindingSettings,
-    deflate?: PerMessageDeflate,
+    extension?: Extension,
   ): void {
     this._transport = transport;
     this._settings = settings;
-    this._conn = new Connection(settings.connection, new ConnectionEvents(this), deflate);
-    if (deflate !== undefined) this._deflate = deflate;
+    this._conn = new Connection(settings.connection, new ConnectionEvents(this), extension);
+    // The send path compresses with it (threshold, shared compression of publishes).
+    if (extension instanceof PerMessageDeflate) this._deflate = extension;
     if (settings.rateLimit !== undefined) this._budget = new RateBudget(settings.rateLimit);
     this._readyState = OPEN;
     if (settings.heartbeat !== undefined) joinHeartbeat(this, settings.heartbeat);

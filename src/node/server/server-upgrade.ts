@@ -1,7 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type * as http from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { PerMessageDeflate } from '../../extensions/index.js';
 import {
   type CheckedUpgrade,
   checkOrigin,
@@ -14,6 +13,7 @@ import {
   type UpgradeRequestHead,
 } from '../../handshake/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
+import type { ServerAgreement } from '../../protocol/extension.js';
 import type { BindingSettings } from '../connection/options.js';
 import type { UpgradeSocket } from '../transport/upgrade-socket.js';
 import { WebSocket } from '../websocket.js';
@@ -31,8 +31,8 @@ export interface UpgradeHost extends EventEmitter<WebSocketServerEvents> {
 /** How a server's upgrade path is set up. */
 export interface UpgradeSetup {
   readonly settings: BindingSettings;
-  /** The one extension negotiation (`deflateNegotiator` today), given to `acceptUpgrade`. */
-  readonly negotiate: ExtensionNegotiator<() => PerMessageDeflate> | undefined;
+  /** The one extension negotiation (`negotiateExtensions`), given to `acceptUpgrade`. */
+  readonly negotiate: ExtensionNegotiator<ServerAgreement> | undefined;
   /** The `origins` / `allowMissingOrigin` check, when set. */
   readonly originAllowed: ((origin: string | undefined) => boolean) | undefined;
   readonly admission: ServerAdmission | undefined;
@@ -210,7 +210,7 @@ export class UpgradeHandler {
     ws._protocol = agreed.protocol;
     ws._extensions = agreed.extensions;
     ws.data = data;
-    ws._attach(accepted.transport, accepted.head, this._setup.settings, agreed.agreed?.());
+    ws._attach(accepted.transport, accepted.head, this._setup.settings, agreed.agreed?.create());
     this._setup.opened(ws, socket.socket);
     return ws;
   }

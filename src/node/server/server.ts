@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { resolveDeflateOptions } from '../../extensions/index.js';
 import {
   asksForUpgrade,
+  negotiateExtensions,
   originCheck,
   serializeUpgradeResponse,
   upgradeRequired,
@@ -32,7 +33,7 @@ import { Lifetimes } from './lifetimes.js';
 import { ServerAdmission } from './server-admission.js';
 import type { ServerOptions, WebSocketServerEvents } from './server-options.js';
 import { UpgradeHandler } from './server-upgrade.js';
-import { deflateNegotiator } from './upgrade-accept.js';
+import { serverExtensions } from './upgrade-accept.js';
 import { incomingMessage, parsedHead, requestHead } from './upgrade-request.js';
 
 export type {
@@ -108,7 +109,9 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     this._upgrader = new UpgradeHandler(this, {
       settings: this._settings,
       // The one place extensions are negotiated (permessage-deflate today).
-      negotiate: deflateNegotiator(deflateOptions, this._settings.connection.maxPayload),
+      negotiate: negotiateExtensions(
+        serverExtensions(deflateOptions, this._settings.connection.maxPayload),
+      ),
       originAllowed,
       admission: this._admission,
       // A server of ours counts its sockets from their TCP accept.

@@ -1,9 +1,5 @@
 import type * as http from 'node:http';
-import {
-  negotiateServer,
-  PerMessageDeflate,
-  type ResolvedDeflateOptions,
-} from '../../extensions/index.js';
+import { deflateServerFactory, type ResolvedDeflateOptions } from '../../extensions/index.js';
 import {
   acceptUpgrade,
   type CheckedUpgrade,
@@ -13,6 +9,7 @@ import {
   serializeUpgradeResponse,
   type UpgradeAccept,
 } from '../../handshake/index.js';
+import type { ServerExtensionFactory } from '../../protocol/index.js';
 import { nodeDeflatePort } from '../extensions/zlib-port.js';
 import type { ServerOptions, VerifyClientCallback, VerifyClientInfo } from './server-options.js';
 
@@ -67,24 +64,16 @@ export function acceptHead<T>(
 }
 
 /**
- * The server's extension negotiation, injected into `acceptUpgrade`: permessage-deflate
- * (RFC 7692, the first acceptable offer) when compression is on. What it agrees opens the
- * codec once the 101 is out (the codec takes a share of the zlib limit at its creation).
+ * The server's extensions, in its order of preference: permessage-deflate (RFC 7692) when
+ * compression is on, its zlib work on the binding's port. `negotiateExtensions` (handshake/
+ * upgrade.ts) turns them into the one negotiation `acceptUpgrade` runs.
  */
-export function deflateNegotiator(
-  options: ResolvedDeflateOptions | undefined,
+export function serverExtensions(
+  deflateOptions: ResolvedDeflateOptions | undefined,
   maxPayload: number,
-): ExtensionNegotiator<() => PerMessageDeflate> | undefined {
-  if (options === undefined) return undefined;
-  return (offers) => {
-    const agreed = negotiateServer(offers, options);
-    if (agreed === undefined) return undefined;
-    const { params } = agreed;
-    return {
-      response: agreed.response,
-      agreed: () => new PerMessageDeflate(params, 'server', options, maxPayload, nodeDeflatePort),
-    };
-  };
+): ServerExtensionFactory[] {
+  if (deflateOptions === undefined) return [];
+  return [deflateServerFactory(deflateOptions, maxPayload, nodeDeflatePort)];
 }
 
 /**
