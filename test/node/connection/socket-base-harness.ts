@@ -1,4 +1,5 @@
 import type { TestContext } from 'node:test';
+import type { PerMessageDeflate } from '../../../src/extensions/index.js';
 import { WebSocket } from '../../../src/index.js';
 import { bindingSettings, type ConnectionSettings } from '../../../src/node/connection/options.js';
 import type { Transport } from '../../../src/node/transport/transport.js';
@@ -7,13 +8,19 @@ import { defer, quietly } from '../../helpers/node-util.js';
 import { FakeTransport } from './fake-transport.js';
 
 /**
- * The one place the SocketBase tests reach members that are not public API (the binding's redesign may
- * rename them): attaching a connection to a transport as the server does after its 101, and the
- * heartbeat's sweep of one connection.
+ * The one place the SocketBase tests reach members that are not public API (the binding's
+ * redesign may rename them): attaching a connection to a transport as the server does after its
+ * 101 (with the agreed permessage-deflate, if any), and the heartbeat's sweep of one connection.
  */
 export const internals = {
-  attach(ws: WebSocket, transport: Transport, head: Buffer, settings: ConnectionSettings): void {
-    ws._attach(transport, head, bindingSettings('server', settings));
+  attach(
+    ws: WebSocket,
+    transport: Transport,
+    head: Buffer,
+    settings: ConnectionSettings,
+    deflate?: PerMessageDeflate,
+  ): void {
+    ws._attach(transport, head, bindingSettings('server', settings), deflate);
   },
   heartbeatTick(ws: WebSocket, maxMissed: number): boolean {
     return ws._heartbeatTick(maxMissed);
@@ -27,10 +34,11 @@ export function open(
   t: TestContext,
   settings: ConnectionSettings = {},
   head: Buffer = Buffer.alloc(0),
+  deflate?: PerMessageDeflate,
 ): { ws: WebSocket; transport: FakeTransport } {
   const ws = new WebSocket(null);
   const transport = new FakeTransport();
-  internals.attach(ws, transport, head, { heartbeat: false, ...settings });
+  internals.attach(ws, transport, head, { heartbeat: false, ...settings }, deflate);
   defer(t, () => quietly(() => ws.terminate()));
   return { ws, transport };
 }

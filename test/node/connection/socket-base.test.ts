@@ -186,6 +186,26 @@ describe('SocketBase over a transport', () => {
     assert.equal(closes, 1);
   });
 
+  it('terminate() inside a message listener: no later event of the same read', async (t) => {
+    const { ws, transport } = open(t);
+    const got = messagesOf(ws);
+    const pings: unknown[] = [];
+    ws.on('ping', (data) => pings.push(data));
+    ws.once('message', () => ws.terminate());
+    transport.push(
+      Buffer.concat([
+        client({ opcode: OP.text, payload: 'first' }),
+        client({ opcode: OP.ping }),
+        client({ opcode: OP.text, payload: 'second' }),
+      ]),
+    );
+    const closed = await nextClose(ws);
+    assert.equal(closed.code, 1006);
+    assert.deepEqual(asText(got), ['first']);
+    assert.deepEqual(pings, []);
+    assert.deepEqual(transport.frames(), [], 'no pong after terminate');
+  });
+
   it('close() with a silent peer: the close timer destroys TCP, close 1006', async (t) => {
     const { ws, transport } = open(t, { closeTimeout: 20 });
     const closed = nextClose(ws);
@@ -249,6 +269,14 @@ describe('SocketBase heartbeat', () => {
     assert.equal(internals.heartbeatTick(ws, 2), false, 'two missed: leaves the group');
     assert.equal(transport.destroyed, true);
     assert.deepEqual([(await closed).code, (await closed).reason], [1006, 'heartbeat timeout']);
+  });
+
+  it('a closed connection leaves the sweep', async (t) => {
+    const { ws, transport } = open(t);
+    transport.reset();
+    await next(ws, 'close');
+    assert.equal(internals.heartbeatTick(ws, 2), false);
+    assert.deepEqual(transport.frames(), [], 'no ping to a closed connection');
   });
 
   it('a frame from the peer between sweeps resets the count', async (t) => {

@@ -30,10 +30,6 @@ class ManualDuplex extends Duplex {
 describe('StreamTransport', () => {
   transportContract(openStream, {
     inFlightOnDestroy: 'error-or-null',
-    todo: {
-      drainAfterEnd:
-        'bug: after end() requestDrain() never drains (no marker write once ended, and a Writable emits no drain once ending)',
-    },
   });
 
   it('hands reads over owned: a chunk keeps its bytes after later reads', async (t) => {

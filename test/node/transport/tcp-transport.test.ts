@@ -18,10 +18,6 @@ describe('TcpTransport', {
 }, () => {
   transportContract(openTcp, {
     inFlightOnDestroy: 'error',
-    todo: {
-      headWhilePaused:
-        'bug: start() delivers the head on the next tick even if pause() was called (deliverHead checks CLOSED, not READING)',
-    },
   });
 
   it('hands reads over borrowed: one read buffer, overwritten by the next read', async (t) => {

@@ -21,8 +21,6 @@ export interface TransportTraits {
    * destroyed socket without one (socket-send.ts turns those into failures).
    */
   inFlightOnDestroy: 'error' | 'error-or-null';
-  /** Known deviations from the contract: the reason, reported as a todo test. */
-  todo?: { headWhilePaused?: string; drainAfterEnd?: string };
 }
 
 /**
@@ -41,9 +39,7 @@ export function transportContract(open: Opener, traits: TransportTraits): void {
     assert.equal(sink.borrowed[0], false, 'the head is owned by the sink');
   });
 
-  it('pause() right after start() holds the head too, until resume()', {
-    todo: traits.todo?.headWhilePaused,
-  }, async (t) => {
+  it('pause() right after start() holds the head too, until resume()', async (t) => {
     const head = Buffer.from('early');
     const { transport, sink } = await open(t, { head, pauseAtStart: true });
     await letIoRun();
@@ -192,9 +188,7 @@ export function transportContract(open: Opener, traits: TransportTraits): void {
     assert.equal(sink.count('drain'), 1);
   });
 
-  it('requestDrain() after end(): one drain once the queued bytes are written', {
-    todo: traits.todo?.drainAfterEnd,
-  }, async (t) => {
+  it('requestDrain() after end(): one drain once the queued bytes are written', async (t) => {
     const { transport, sink, peer, reader } = await open(t);
     peer.pause();
     const written = fillUntilNeedDrain(transport);
