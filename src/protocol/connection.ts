@@ -1,7 +1,7 @@
 import { CloseCode, MAX_CLOSE_REASON_BYTES } from './close-code.js';
 import { encodeClosePayload, parseClosePayload, truncateUtf8 } from './close-frame.js';
 import { ErrorCode, PeerError, UsageError } from './errors.js';
-import type { DecodeBudget, Extension } from './extension.js';
+import { type DecodeBudget, decodeFailure, type Extension } from './extension.js';
 import { checkControlPayload } from './frame-header.js';
 import { FrameWriter } from './frame-writer.js';
 import { type MaskGenerator, randomMask } from './mask.js';
@@ -114,6 +114,12 @@ const EOF_TAKEN = 16;
 const FRAGMENTING = 32;
 /** The extension decodes a message; input is held meanwhile. */
 const DECODING = 64;
+
+/**
+ * Decoded messages waiting for `resume()` (the binding paused while they were decoded): rare,
+ * so kept aside rather than in a field every connection would carry.
+ */
+const heldMessages = new WeakMap<Connection, { data: Buffer; isBinary: boolean }>();
 /** The binding paused input (`pause()`). */
 const PAUSED = 128;
 
@@ -233,6 +239,12 @@ export class Connection implements ReceiverSink {
   /** Lets held input flow again, unless a message is still being decoded. */
   resume(): void {
     this.flags &= ~PAUSED;
+    const held = heldMessages.get(this);
+    if (held !== undefined) {
+      heldMessages.delete(this);
+      this.delivered(held.data, held.isBinary);
+      return;
+    }
     if ((this.flags & DECODING) === 0) this.receiver.resume();
   }
   /** Input is held: paused, or behind a message being decoded. */
@@ -396,7 +408,7 @@ export class Connection implements ReceiverSink {
     // Failed, closed or aborted meanwhile: the message is dropped.
     if (!this.receiver.stopped) {
       if (error !== null || data === undefined) {
-        this.onReceiveError(decodeError(error));
+        this.onReceiveError(decodeFailure(error));
       } else if (!isBinary && !this.config.skipUtf8Validation && !isUtf8(data)) {
         // RFC 7692 §8 / RFC 6455 §8.1: the text is checked once decoded.
         this.onReceiveError(
@@ -406,10 +418,28 @@ export class Connection implements ReceiverSink {
             'invalid UTF-8 in a text message',
           ),
         );
+      } else if ((this.flags & PAUSED) !== 0) {
+        // Paused while it was decoded: events already read wait for resume() too, this one
+        // included, and so does the input behind it.
+        this.flags |= DECODING;
+        heldMessages.set(this, { data, isBinary });
+        return;
       } else {
-        this.handler.onMessage(data, isBinary);
+        this.delivered(data, isBinary);
+        return;
       }
     }
+    this.release();
+  }
+
+  /** A decoded message goes out; then the input held behind it. */
+  private delivered(data: Buffer, isBinary: boolean): void {
+    this.flags &= ~DECODING;
+    if (!this.receiver.stopped) this.handler.onMessage(data, isBinary);
+    this.release();
+  }
+
+  private release(): void {
     // Held input flows again (a stopped receiver discards it): unless the binding paused.
     if ((this.flags & (PAUSED | DECODING)) === 0) this.receiver.resume();
     this.handler.onRelease?.();
@@ -461,14 +491,4 @@ export class Connection implements ReceiverSink {
       throw new UsageError(ErrorCode.InvalidState, 'the connection is closing or closed');
     }
   }
-}
-
-/** An extension's failure as the close code to fail with: its own, else 1011. */
-function decodeError(error: Error | null): PeerError {
-  if (error instanceof PeerError) return error;
-  return new PeerError(
-    ErrorCode.ExtensionFailed,
-    CloseCode.InternalError,
-    `the extension failed to decode a message${error === null ? '' : `: ${error.message}`}`,
-  );
 }

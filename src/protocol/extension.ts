@@ -1,3 +1,6 @@
+import { CloseCode } from './close-code.js';
+import { ErrorCode, PeerError } from './errors.js';
+
 // WebSocket extensions (RFC 6455 §9): what the protocol core needs from one, and how the
 // opening handshake agrees on it. Modelled on python-websockets' extensions/base.py.
 
@@ -87,4 +90,14 @@ export interface ClientExtensionFactory {
    * fails, RFC 6455 §4.1 client step 5).
    */
   accept(answer: ExtensionOffer): Extension | Error;
+}
+
+/** An extension's failure as the close code to fail with: its own, else 1011. */
+export function decodeFailure(error: Error | null): PeerError {
+  if (error instanceof PeerError) return error;
+  return new PeerError(
+    ErrorCode.ExtensionFailed,
+    CloseCode.InternalError,
+    `the extension failed to decode a message${error === null ? '' : `: ${error.message}`}`,
+  );
 }
