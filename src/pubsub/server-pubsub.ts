@@ -31,8 +31,11 @@ export interface PubSubOptions {
   maxTopics?: number;
 }
 
-/** Options of a publish; `S` is the binding's connection (node: WebSocket). */
-export interface PublishOptions<S extends TopicMember> {
+/**
+ * Options of a publish; `S` is the binding's connection (node: WebSocket). Unconstrained: the
+ * members TopicMember needs are internal, absent from the published declarations.
+ */
+export interface PublishOptions<S> {
   /** Send as binary (default: true unless the data is a string). */
   binary?: boolean;
   /** false: never compress this message. Default true (when permessage-deflate was agreed). */
