@@ -5,6 +5,7 @@ import type {
   SubscribeOptions,
   PublishOptions as TopicPublishOptions,
 } from '../pubsub/server-pubsub.js';
+import type { TopicMember } from '../pubsub/topic-member.js';
 import type { ClientOptions } from './client/client-options.js';
 import { dial } from './client/dial.js';
 import { closedError, toPayload } from './connection/data.js';
@@ -214,7 +215,7 @@ export class WebSocket extends SocketBase {
     return this._topics().publish(topic, data, options, this);
   }
 
-  private _topics(): ServerPubSub<WebSocket> {
+  private _topics(): ServerPubSub<TopicMember> {
     if (this._owner === undefined) {
       throw new UsageError(
         ErrorCode.InvalidState,

@@ -9,11 +9,11 @@ import {
   PeerError,
 } from '../../protocol/index.js';
 import type { ServerPubSub } from '../../pubsub/server-pubsub.js';
+import type { TopicMember } from '../../pubsub/topic-member.js';
 import type { OutboxHost } from '../send/outbox.js';
 import { runCallbacks, SocketSend } from '../send/socket-send.js';
 import { StreamTransport } from '../transport/stream-transport.js';
 import type { Transport, TransportSink } from '../transport/transport.js';
-import type { WebSocket } from '../websocket.js';
 import { ConnectionEvents } from './connection-events.js';
 import { closedError, toArrayBuffer } from './data.js';
 import { type HeartbeatMember, joinHeartbeat, leaveHeartbeat } from './heartbeat.js';
@@ -41,7 +41,7 @@ export abstract class SocketBase extends SocketSend {
   abstract terminate(): void;
 
   /** @internal The server tracking this connection in its `clients` (and its topics). */
-  _owner: { _untrack(ws: WebSocket): void; _pubsub(): ServerPubSub<WebSocket> } | undefined;
+  _owner: { _untrack(ws: SocketBase): void; _pubsub(): ServerPubSub<TopicMember> } | undefined;
   /** @internal the client's pending handshake, to abort it. */
   _abortHandshake: ((message: string) => void) | undefined;
 
@@ -297,7 +297,7 @@ export abstract class SocketBase extends SocketSend {
     if (callbacks !== undefined) runCallbacks(callbacks, closedError());
     this._outbox?.abort();
     this._readyState = CLOSED;
-    this._owner?._untrack(this as unknown as WebSocket);
+    this._owner?._untrack(this);
     const reason = conn.closeReceived ? conn.closeReason : (this._localReason ?? conn.closeReason);
     this.emit('close', conn.closeCode, reason);
   }
