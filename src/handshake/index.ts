@@ -22,11 +22,14 @@ export {
   RequestHeadParser,
   type RequestHeadParserOptions,
 } from './http-request-parser.js';
+export { type OriginPattern, originCheck } from './origin-policy.js';
 export {
   type AcceptOptions,
   buildAcceptResponse,
   buildRejectResponse,
+  headerList,
   type RejectedUpgrade,
+  rawHeaderList,
   selectSubprotocol,
   type UpgradeRequest,
   type ValidUpgrade,
@@ -34,4 +37,20 @@ export {
 } from './server-handshake.js';
 export { parseSubprotocolHeader } from './subprotocols.js';
 export { hasToken, isToken, parseTokenList } from './tokens.js';
+export {
+  type AcceptChoice,
+  acceptUpgrade,
+  asksForUpgrade,
+  type CheckedUpgrade,
+  checkOrigin,
+  checkUpgradeRequest,
+  type ExtensionNegotiator,
+  type HeaderField,
+  refuseUpgrade,
+  serializeUpgradeResponse,
+  type UpgradeAccept,
+  type UpgradeRefusal,
+  type UpgradeRequestHead,
+  upgradeRequired,
+} from './upgrade.js';
 export { parseWebSocketUrl, type WebSocketUrl } from './url.js';

@@ -64,8 +64,13 @@ export function parseTokenList(value: string | string[] | undefined): string[] {
  * `'websoc\u212Aet'` (KELVIN SIGN) must not match `websocket` as `toLowerCase` would make it.
  */
 export function asciiLowerCase(s: string): string {
-  return s.replace(/[A-Z]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) | 0x20));
+  // On ASCII, toLowerCase changes A-Z only (and is native); header names are ASCII.
+  return ASCII.test(s)
+    ? s.toLowerCase()
+    : s.replace(/[A-Z]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) | 0x20));
 }
+
+const ASCII = /^[\x00-\x7f]*$/;
 
 /** Whether the list `value` holds `token`, compared ASCII case-insensitively (RFC 7230 §6.1, §6.7). */
 export function hasToken(value: string | string[] | undefined, token: string): boolean {

@@ -1,3 +1,4 @@
+export type { OriginPattern } from '../handshake/origin-policy.js';
 export type {
   PublishData,
   PubSubOptions,
@@ -31,7 +32,6 @@ export {
   WebSocketServer,
   type WebSocketServerEvents,
 } from './server/server.js';
-export type { OriginPattern } from './server/upgrade-origins.js';
 export { UpgradeRejection } from './server/upgrade-rejection.js';
 export { createWebSocketStream } from './stream.js';
 export {

@@ -1,4 +1,11 @@
-import type { RawData, WebSocket } from './websocket.js';
+import type { EventEmitter } from 'node:events';
+import type { RawData, WebSocketEvents } from './websocket-events.js';
+
+/** What the iterator needs of a connection (a WebSocket): its events, and to hold reading. */
+export interface MessageSource extends EventEmitter<WebSocketEvents> {
+  pause(): void;
+  resume(): void;
+}
 
 type Entry = [RawData, boolean];
 
@@ -14,7 +21,7 @@ export class MessageIterator implements AsyncIterableIterator<Entry> {
   private pausedHere = false;
 
   constructor(
-    private readonly ws: WebSocket,
+    private readonly ws: MessageSource,
     private readonly highWaterMark: number,
   ) {
     if (!(highWaterMark >= 1)) throw new TypeError('highWaterMark must be at least 1');

@@ -1,11 +1,16 @@
-import { ConnectionState, ErrorCode, encodeClosePayload, UsageError } from '../protocol/index.js';
+import {
+  ConnectionState,
+  checkClose,
+  checkControlPayload,
+  ErrorCode,
+  UsageError,
+} from '../protocol/index.js';
 import type {
   PublishData,
   ServerPubSub,
   SubscribeOptions,
   PublishOptions as TopicPublishOptions,
 } from '../pubsub/server-pubsub.js';
-import type { TopicMember } from '../pubsub/topic-member.js';
 import type { ClientOptions } from './client/client-options.js';
 import { dial } from './client/dial.js';
 import { closedError, toPayload } from './connection/data.js';
@@ -17,8 +22,6 @@ import {
   CLOSING,
   CONNECTING,
   EMPTY,
-  INFLATING,
-  MAX_CONTROL_PAYLOAD,
   OPEN,
   PAUSED,
 } from './connection/socket-state.js';
@@ -121,7 +124,7 @@ export class WebSocket extends SocketBase {
     const conn = this._conn;
     const transport = this._transport;
     if (conn === undefined || transport === undefined) return this._afterCloseBytes;
-    const queued = this._outbox?.queuedBytes ?? 0;
+    const queued = this._outbox?.heldBytes ?? 0;
     return conn.bufferedAmount + transport.bufferedAmount + queued + this._afterCloseBytes;
   }
 
@@ -163,7 +166,7 @@ export class WebSocket extends SocketBase {
         return false;
       }
       const read = async () => new Uint8Array(await blob.arrayBuffer());
-      this._box().sendLater(read, blob.size, binary, fin, cb, options?.compress);
+      this._box().send(EMPTY, binary, fin, cb, options?.compress, blob.size, read);
       return false;
     }
     const payload = toPayload(data as Exclude<SendData, Blob | number>);
@@ -215,7 +218,7 @@ export class WebSocket extends SocketBase {
     return this._topics().publish(topic, data, options, this);
   }
 
-  private _topics(): ServerPubSub<TopicMember> {
+  private _topics(): ServerPubSub<WebSocket> {
     if (this._owner === undefined) {
       throw new UsageError(
         ErrorCode.InvalidState,
@@ -235,6 +238,8 @@ export class WebSocket extends SocketBase {
     options: { binary?: boolean } = {},
   ): Promise<void> {
     const binary = options.binary ?? true;
+    // Not open yet (or never): the stream's first piece would fail; the queue keeps no limits.
+    if (this._conn === undefined) return Promise.reject(closedError());
     return new Promise<void>((resolve, reject) => {
       this._box().task(async () => {
         // A close() called after this stream started waits for it (hence not readyState).
@@ -276,11 +281,12 @@ export class WebSocket extends SocketBase {
     // As in ws and browsers, a reason without a code is not sent.
     const sentReason = code === undefined ? undefined : reason;
     // Check the arguments now, even when the close frame has to wait behind a Blob being read.
-    encodeClosePayload(code, sentReason);
+    checkClose(code, sentReason);
     if ((this._bits & CLOSE_QUEUED) !== 0) return;
     // Messages queued before the close go first; the close timer runs from now, so a peer that
     // neither reads nor closes is cut off after `closeTimeout` all the same.
-    if (this._outbox?.active) {
+    // (Publishes held for the end of a message that will now never end are dropped.)
+    if (this._outbox !== undefined && !this._outbox.idle) {
       this._bits |= CLOSE_QUEUED;
       this._outbox.close(code, sentReason);
       this._armCloseTimer();
@@ -313,7 +319,7 @@ export class WebSocket extends SocketBase {
   resume(): void {
     if (this._conn === undefined) return;
     this._bits &= ~PAUSED;
-    if ((this._bits & INFLATING) === 0) this._release();
+    this._release();
   }
 
   /**
@@ -339,7 +345,7 @@ export class WebSocket extends SocketBase {
     if (this._readyState === CONNECTING) throw notOpenError();
     if (typeof data === 'number') data = data.toString();
     if (typeof Blob !== 'undefined' && data instanceof Blob) {
-      if (data.size > MAX_CONTROL_PAYLOAD) throw controlTooLongError();
+      checkControlPayload(data.size);
       const blob = data;
       const read = async () => new Uint8Array(await blob.arrayBuffer());
       this._box().control(ping, undefined, read, cb);
@@ -347,7 +353,7 @@ export class WebSocket extends SocketBase {
     }
     const view = data === undefined ? EMPTY : toPayload(data as Exclude<SendData, Blob | number>);
     const payload = typeof view === 'string' ? Buffer.from(view) : view;
-    if (payload.length > MAX_CONTROL_PAYLOAD) throw controlTooLongError();
+    checkControlPayload(payload.length);
     // Behind messages still being compressed or read, ahead of those held for the peer (outbox.ts).
     if (this._outbox?.active) this._outbox.control(ping, payload, undefined, cb);
     else this._controlNow(ping, payload, cb);
@@ -362,11 +368,4 @@ for (const [name, value] of Object.entries({ CONNECTING, OPEN, CLOSING, CLOSED }
 
 function notOpenError(): UsageError {
   return new UsageError(ErrorCode.InvalidState, 'WebSocket is not open: readyState 0 (CONNECTING)');
-}
-
-function controlTooLongError(): UsageError {
-  return new UsageError(
-    ErrorCode.ControlPayloadTooLong,
-    'a control frame payload is at most 125 bytes',
-  );
 }

@@ -35,32 +35,44 @@ export function parseClosePayload(payload: Buffer): ClosePayload | PeerError {
 }
 
 /**
- * Builds the payload of a close frame to send, checking what the API allows: a code that may
- * be sent (1000-1003, 1007-1014, 3000-4999), a reason of at most 123 UTF-8 bytes, and no
- * reason without a code.
+ * Checks close arguments the API may send: a code that may be sent (1000-1003, 1007-1014,
+ * 3000-4999, RFC 6455 §7.4), a UTF-8 reason of at most 123 bytes (§5.5.1), and no reason
+ * without a code. Throws a UsageError; returns the reason's length in UTF-8 bytes.
  */
-export function encodeClosePayload(code?: number, reason?: string | Uint8Array): Buffer {
+export function checkClose(code?: number, reason?: string | Uint8Array): number {
   if (code === undefined) {
     if (reason !== undefined && reason.length > 0) {
       throw new UsageError(ErrorCode.InvalidCloseCodeArgument, 'a close reason needs a close code');
     }
-    return EMPTY;
+    return 0;
   }
   if (!Number.isInteger(code) || !isValidCloseCode(code)) {
     throw new UsageError(ErrorCode.InvalidCloseCodeArgument, `close code ${code} may not be sent`);
   }
-  const reasonBytes =
-    reason === undefined ? EMPTY : typeof reason === 'string' ? Buffer.from(reason) : reason;
-  if (typeof reason !== 'string' && !isUtf8(reasonBytes)) {
-    throw new UsageError(ErrorCode.InvalidArgument, 'the close reason is not UTF-8');
+  let length = 0;
+  if (typeof reason === 'string') {
+    length = Buffer.byteLength(reason);
+  } else if (reason !== undefined) {
+    if (!isUtf8(reason)) {
+      throw new UsageError(ErrorCode.InvalidArgument, 'the close reason is not UTF-8');
+    }
+    length = reason.length;
   }
-  if (reasonBytes.length > MAX_CLOSE_REASON_BYTES) {
+  if (length > MAX_CLOSE_REASON_BYTES) {
     throw new UsageError(ErrorCode.ReasonTooLong, 'the close reason is over 123 bytes');
   }
-  const payload = Buffer.allocUnsafe(2 + reasonBytes.length);
+  return length;
+}
+
+/** Builds the payload of a close frame to send, checked by {@link checkClose}. */
+export function encodeClosePayload(code?: number, reason?: string | Uint8Array): Buffer {
+  const length = checkClose(code, reason);
+  if (code === undefined) return EMPTY;
+  const payload = Buffer.allocUnsafe(2 + length);
   payload[0] = code >>> 8;
   payload[1] = code & 0xff;
-  payload.set(reasonBytes, 2);
+  if (typeof reason === 'string') payload.write(reason, 2);
+  else if (reason !== undefined) payload.set(reason, 2);
   return payload;
 }
 

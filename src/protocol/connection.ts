@@ -1,10 +1,13 @@
 import { CloseCode, MAX_CLOSE_REASON_BYTES } from './close-code.js';
 import { encodeClosePayload, parseClosePayload, truncateUtf8 } from './close-frame.js';
 import { ErrorCode, PeerError, UsageError } from './errors.js';
+import type { DecodeBudget, Extension } from './extension.js';
+import { checkControlPayload } from './frame-header.js';
 import { FrameWriter } from './frame-writer.js';
 import { type MaskGenerator, randomMask } from './mask.js';
 import { Opcode } from './opcode.js';
 import { Receiver, type ReceiverSink } from './receiver.js';
+import { isUtf8 } from './utf8.js';
 
 export type Role = 'server' | 'client';
 
@@ -26,8 +29,6 @@ export interface ConnectionOptions {
   maxPayload?: number;
   /** Most frames in one message. Default 65,536. */
   maxFragments?: number;
-  /** An extension using RSV1 (permessage-deflate) was negotiated. */
-  allowRsv1?: boolean;
   /** Answer pings with pongs automatically (RFC 6455 §5.5.2). Default true. */
   autoPong?: boolean;
   /** Do not check that text messages are UTF-8 (trusted peers only). Default false. */
@@ -47,7 +48,6 @@ export interface ConnectionConfig {
   readonly maxFragments: number;
   readonly skipUtf8Validation: boolean;
   readonly autoPong: boolean;
-  readonly allowRsv1: boolean;
   readonly mask: boolean;
   readonly generateMask: MaskGenerator;
   readonly [kConfig]: true;
@@ -71,22 +71,33 @@ export function connectionConfig(options: ConnectionOptions | ConnectionConfig):
     maxFragments,
     skipUtf8Validation: options.skipUtf8Validation ?? false,
     autoPong: options.autoPong ?? true,
-    allowRsv1: options.allowRsv1 ?? false,
     mask: options.role === 'client',
     generateMask: options.generateMask ?? randomMask,
     [kConfig]: true as const,
   });
 }
 
-/** What the connection reports. Called synchronously from `receiveData`/`receiveEof`. */
+/**
+ * What the connection reports. Called synchronously from `receiveData`/`receiveEof`, or, for
+ * a message an extension decodes, when its decode ends.
+ */
 export interface ConnectionHandler {
-  onMessage(data: Buffer, isBinary: boolean, compressed: boolean): void;
+  /** A whole message, decoded by the agreed extension if it used one. */
+  onMessage(data: Buffer, isBinary: boolean): void;
   onPing(data: Buffer): void;
   onPong(data: Buffer): void;
   /** The peer's close frame arrived; the echo is already queued (RFC 6455 §5.5.1). */
   onClose(code: number, reason: Buffer): void;
   /** The peer broke the protocol; a close frame with `error.closeCode` is queued. */
   onError(error: PeerError): void;
+  /**
+   * A message of `bytes` encoded bytes goes to the extension: input is held (no later event
+   * overtakes it) until `onRelease`, so the binding may stop reading. Returns the memory budget
+   * its decoded output is charged to, if any.
+   */
+  onHold?(bytes: number): DecodeBudget | undefined;
+  /** The decode ended (its message delivered, or the connection failed): input flows again unless paused. */
+  onRelease?(): void;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -101,6 +112,10 @@ const EOF_WANTED = 8;
 const EOF_TAKEN = 16;
 /** An outgoing message was started with fin=false and not finished. */
 const FRAGMENTING = 32;
+/** The extension decodes a message; input is held meanwhile. */
+const DECODING = 64;
+/** The binding paused input (`pause()`). */
+const PAUSED = 128;
 
 /**
  * The WebSocket protocol after the opening handshake, without I/O: bytes and calls in, bytes
@@ -115,6 +130,8 @@ export class Connection implements ReceiverSink {
   private readonly handler: ConnectionHandler;
   private readonly receiver: Receiver;
   private readonly writer: FrameWriter;
+  /** The agreed extension, if any (one: it owns RSV1). */
+  private readonly _extension: Extension | undefined;
 
   private _state: ConnectionState = ConnectionState.Open;
   /** Bits: CLOSE_SENT, CLOSE_RECEIVED, FAILED, EOF_WANTED, EOF_TAKEN, FRAGMENTING. */
@@ -123,26 +140,32 @@ export class Connection implements ReceiverSink {
   private _closeReason: Buffer = EMPTY;
   private _error: PeerError | undefined;
 
-  /** `options` may be a shared `connectionConfig(...)`, checked once for many connections. */
-  constructor(options: ConnectionOptions | ConnectionConfig, handler: ConnectionHandler) {
+  /**
+   * `options` may be a shared `connectionConfig(...)`, checked once for many connections.
+   * `extension`: the one agreed in the opening handshake, if any (RFC 6455 §9).
+   */
+  constructor(
+    options: ConnectionOptions | ConnectionConfig,
+    handler: ConnectionHandler,
+    extension?: Extension,
+  ) {
     const config = connectionConfig(options);
     this.config = config;
     this.handler = handler;
     this.receiver = new Receiver(this, config);
-    if (config.allowRsv1) this.receiver.allowRsv1 = true;
     this.writer = new FrameWriter(config);
+    this._extension = extension;
+    // RFC 6455 §5.2: RSV1 is allowed only when an agreed extension gives it a meaning.
+    if (extension?.rsv1 === true) this.receiver.allowRsv1 = true;
   }
 
   get role(): Role {
     return this.config.role;
   }
 
-  /** Whether RSV1 may mark compressed messages (an extension like permessage-deflate was agreed). */
-  get allowRsv1(): boolean {
-    return this.receiver.allowRsv1;
-  }
-  set allowRsv1(allow: boolean) {
-    this.receiver.allowRsv1 = allow;
+  /** The extension agreed in the opening handshake, if any. */
+  get extension(): Extension | undefined {
+    return this._extension;
   }
 
   get state(): ConnectionState {
@@ -197,17 +220,22 @@ export class Connection implements ReceiverSink {
     if (this._state === ConnectionState.Closed) return;
     this.receiver.stop();
     this._state = ConnectionState.Closed;
-    // The server closes TCP after the closing handshake (RFC 6455 §7.1.1); answer an EOF with ours.
-    if (this.config.role === 'server') this.flags |= EOF_WANTED;
+    // The peer is done sending: finish our side too (RFC 6455 §7.1.1 has the server close TCP;
+    // a client answering the server's EOF does what ws and browsers do).
+    this.flags |= EOF_WANTED;
   }
 
   /** Stops delivering events after the current one; later input is held. */
   pause(): void {
+    this.flags |= PAUSED;
     this.receiver.pause();
   }
+  /** Lets held input flow again, unless a message is still being decoded. */
   resume(): void {
-    this.receiver.resume();
+    this.flags &= ~PAUSED;
+    if ((this.flags & DECODING) === 0) this.receiver.resume();
   }
+  /** Input is held: paused, or behind a message being decoded. */
   get isPaused(): boolean {
     return this.receiver.isPaused;
   }
@@ -316,8 +344,9 @@ export class Connection implements ReceiverSink {
 
   // ---- ReceiverSink ----
 
-  onMessage(data: Buffer, isBinary: boolean, compressed: boolean): void {
-    this.handler.onMessage(data, isBinary, compressed);
+  onMessage(data: Buffer, isBinary: boolean, encoded: boolean): void {
+    if (encoded) this.decode(data, isBinary);
+    else this.handler.onMessage(data, isBinary);
   }
 
   onControlFrame(opcode: number, payload: Buffer): void {
@@ -340,6 +369,51 @@ export class Connection implements ReceiverSink {
   }
 
   // ---- internals ----
+
+  /**
+   * A message whose first frame has RSV1 goes through the extension (RFC 7692 §6.2). Input is
+   * held until it is delivered: no later message or control frame may overtake it.
+   */
+  private decode(data: Buffer, isBinary: boolean): void {
+    this.flags |= DECODING;
+    this.receiver.pause();
+    const budget = this.handler.onHold?.(data.length);
+    let called = false;
+    this._extension!.decode(
+      data,
+      (error, decoded) => {
+        if (called) return;
+        called = true;
+        budget?.end();
+        this.decoded(error, decoded, isBinary);
+      },
+      budget,
+    );
+  }
+
+  private decoded(error: Error | null, data: Buffer | undefined, isBinary: boolean): void {
+    this.flags &= ~DECODING;
+    // Failed, closed or aborted meanwhile: the message is dropped.
+    if (!this.receiver.stopped) {
+      if (error !== null || data === undefined) {
+        this.onReceiveError(decodeError(error));
+      } else if (!isBinary && !this.config.skipUtf8Validation && !isUtf8(data)) {
+        // RFC 7692 §8 / RFC 6455 §8.1: the text is checked once decoded.
+        this.onReceiveError(
+          new PeerError(
+            ErrorCode.InvalidUtf8,
+            CloseCode.InvalidFramePayloadData,
+            'invalid UTF-8 in a text message',
+          ),
+        );
+      } else {
+        this.handler.onMessage(data, isBinary);
+      }
+    }
+    // Held input flows again (a stopped receiver discards it): unless the binding paused.
+    if ((this.flags & (PAUSED | DECODING)) === 0) this.receiver.resume();
+    this.handler.onRelease?.();
+  }
 
   private receiveClose(payload: Buffer): void {
     const parsed = parseClosePayload(payload);
@@ -369,12 +443,7 @@ export class Connection implements ReceiverSink {
   private sendControl(opcode: number, data: string | Uint8Array): void {
     this.checkCanSend();
     const payload = typeof data === 'string' ? Buffer.from(data) : data;
-    if (payload.length > 125) {
-      throw new UsageError(
-        ErrorCode.ControlPayloadTooLong,
-        'a control frame payload is at most 125 bytes',
-      );
-    }
+    checkControlPayload(payload.length);
     this.writer.writeFrame(opcode, true, false, payload);
   }
 
@@ -392,4 +461,14 @@ export class Connection implements ReceiverSink {
       throw new UsageError(ErrorCode.InvalidState, 'the connection is closing or closed');
     }
   }
+}
+
+/** An extension's failure as the close code to fail with: its own, else 1011. */
+function decodeError(error: Error | null): PeerError {
+  if (error instanceof PeerError) return error;
+  return new PeerError(
+    ErrorCode.ExtensionFailed,
+    CloseCode.InternalError,
+    `the extension failed to decode a message${error === null ? '' : `: ${error.message}`}`,
+  );
 }

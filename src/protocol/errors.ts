@@ -47,6 +47,8 @@ export const ErrorCode = {
   RateLimited: 'WS_ERR_RATE_LIMITED',
   InvalidUtf8: 'WS_ERR_INVALID_UTF8',
   InvalidCompressedData: 'WS_ERR_INVALID_COMPRESSED_DATA',
+  /** An extension failed to decode a message for a reason of its own (1011). */
+  ExtensionFailed: 'WS_ERR_EXTENSION_FAILED',
   InvalidCloseCode: 'WS_ERR_INVALID_CLOSE_CODE',
   InvalidClosePayload: 'WS_ERR_INVALID_CLOSE_PAYLOAD',
   // Local misuse.

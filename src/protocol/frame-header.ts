@@ -5,10 +5,22 @@
  *   then the extended length (network byte order), then the 4-byte masking key when MASK is set.
  */
 
+import { ErrorCode, UsageError } from './errors.js';
+
 export const MAX_HEADER_SIZE = 14;
 /** Largest payload that fits the 7-bit length field. */
 export const MAX_7BIT_LENGTH = 125;
 export const MAX_16BIT_LENGTH = 0xffff;
+
+/** RFC 6455 §5.5: a control frame we send carries at most 125 bytes; throws a UsageError. */
+export function checkControlPayload(bytes: number): void {
+  if (bytes > MAX_7BIT_LENGTH) {
+    throw new UsageError(
+      ErrorCode.ControlPayloadTooLong,
+      'a control frame payload is at most 125 bytes',
+    );
+  }
+}
 
 /** Header size for a payload of `length` bytes, with or without a masking key. */
 export function headerSize(length: number, masked: boolean): number {

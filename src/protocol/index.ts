@@ -1,5 +1,10 @@
 export { CloseCode, isValidCloseCode, MAX_CLOSE_REASON_BYTES } from './close-code.js';
-export { type ClosePayload, encodeClosePayload, parseClosePayload } from './close-frame.js';
+export {
+  type ClosePayload,
+  checkClose,
+  encodeClosePayload,
+  parseClosePayload,
+} from './close-frame.js';
 export {
   Connection,
   type ConnectionConfig,
@@ -12,7 +17,25 @@ export {
   type Role,
 } from './connection.js';
 export { ErrorCode, PeerError, UsageError, WebSocketError } from './errors.js';
-export { headerSize, MAX_HEADER_SIZE, writeFrameHeader } from './frame-header.js';
+export {
+  BUDGET_OK,
+  BUDGET_REFUSE,
+  BUDGET_WAIT,
+  type BudgetVerdict,
+  type ClientExtensionFactory,
+  type DecodeBudget,
+  type Extension,
+  type ExtensionCallback,
+  type ExtensionOffer,
+  type ExtensionParam,
+  type ServerExtensionFactory,
+} from './extension.js';
+export {
+  checkControlPayload,
+  headerSize,
+  MAX_HEADER_SIZE,
+  writeFrameHeader,
+} from './frame-header.js';
 export { FrameWriter } from './frame-writer.js';
 export { applyMask, type MaskGenerator, randomMask } from './mask.js';
 export { isControlOpcode, isReservedOpcode, Opcode } from './opcode.js';

@@ -31,11 +31,8 @@ export interface PubSubOptions {
   maxTopics?: number;
 }
 
-/**
- * Options of a publish; `S` is the binding's connection (node: WebSocket). Unconstrained: the
- * members TopicMember needs are internal, absent from the published declarations.
- */
-export interface PublishOptions<S> {
+/** Options of a publish; `S` is the binding's connection (node: WebSocket), unconstrained so that the published types need no internal member. */
+export interface PublishOptions<S = unknown> {
   /** Send as binary (default: true unless the data is a string). */
   binary?: boolean;
   /** false: never compress this message. Default true (when permessage-deflate was agreed). */

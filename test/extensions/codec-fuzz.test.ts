@@ -20,7 +20,8 @@ import {
   HandshakeError,
   parseExtensionHeader,
 } from '../../src/handshake/index.js';
-import { ErrorCode, PeerError } from '../../src/protocol/index.js';
+import { nodeDeflatePort } from '../../src/node/extensions/zlib-port.js';
+import { type DecodeBudget, ErrorCode, PeerError } from '../../src/protocol/index.js';
 import { runs } from '../helpers/fuzz.js';
 
 const KiB = 1024;
@@ -44,8 +45,9 @@ function decompress(
   return new Promise((resolve) => {
     let produced = 0;
     let calls = 0;
-    const budget = {
+    const budget: DecodeBudget = {
       started() {},
+      end() {},
       grow(bytes: number) {
         produced += bytes;
         return 0;
@@ -95,8 +97,8 @@ const payloadArb = fc.oneof(
 function pair(params: DeflateParams, options: { level: number; memLevel: number }, max = 0) {
   const resolved = resolveDeflateOptions({ ...options, threshold: 0 });
   return {
-    client: new PerMessageDeflate(params, 'client', resolved, max),
-    server: new PerMessageDeflate(params, 'server', resolved, max),
+    client: new PerMessageDeflate(params, 'client', resolved, max, nodeDeflatePort),
+    server: new PerMessageDeflate(params, 'server', resolved, max, nodeDeflatePort),
   };
 }
 

@@ -13,6 +13,7 @@ import {
   resolveDeflateOptions,
   zlibLimiter,
 } from '../../src/extensions/index.js';
+import { nodeDeflatePort } from '../../src/node/extensions/zlib-port.js';
 import { ErrorCode, PeerError, UsageError } from '../../src/protocol/index.js';
 import {
   deflateMessage,
@@ -43,6 +44,7 @@ function codec(
     role,
     resolveDeflateOptions(options),
     maxPayload,
+    nodeDeflatePort,
   );
 }
 

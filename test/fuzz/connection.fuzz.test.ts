@@ -14,6 +14,7 @@ import {
   type Role,
   UsageError,
 } from '../../src/protocol/index.js';
+import { FakeExtension } from '../helpers/fake-extension.js';
 import { closePayload, type DecodedFrame, decodeFrames, encodeFrame } from '../helpers/frames.js';
 import { cutStream, keyArb, runs, splitArb, textArb } from '../helpers/fuzz.js';
 import { type CoreEvent, recordingConnection } from '../helpers/recorder.js';
@@ -60,8 +61,8 @@ class Harness {
     this.conn = new Connection(
       { role, autoPong },
       {
-        onMessage: (data, isBinary, compressed) =>
-          onEvent({ type: 'message', data: Buffer.from(data), isBinary, compressed }),
+        onMessage: (data, isBinary) =>
+          onEvent({ type: 'message', data: Buffer.from(data), isBinary }),
         onPing: (data) => onEvent({ type: 'ping', data: Buffer.from(data) }),
         onPong: (data) => onEvent({ type: 'pong', data: Buffer.from(data) }),
         onClose: (code, reason) => onEvent({ type: 'close', code, reason: reason.toString() }),
@@ -76,13 +77,15 @@ class Harness {
         },
       },
     );
-    this.peer = recordingConnection({
-      role: role === 'server' ? 'client' : 'server',
-      // The API lets text continue with sendBinary bytes and extensions set RSV1: the peer
-      // checks framing, not content.
-      skipUtf8Validation: true,
-      allowRsv1: true,
-    });
+    this.peer = recordingConnection(
+      {
+        role: role === 'server' ? 'client' : 'server',
+        // The API lets text continue with sendBinary bytes and extensions set RSV1: the peer
+        // checks framing, not content.
+        skipUtf8Validation: true,
+      },
+      new FakeExtension(),
+    );
   }
 }
 
@@ -431,7 +434,8 @@ class ReceiveEof implements Cmd {
   check = () => true;
   run(m: Model, h: Harness): void {
     expectUsage('receiveEof', false, () => h.conn.receiveEof());
-    if (!m.closed && m.role === 'server') m.eofExpected = true;
+    // The peer's EOF is answered with ours, in both roles (the core decides it once).
+    if (!m.closed) m.eofExpected = true;
     m.closed = true;
     m.stopped = true;
     sync(m, h, 'receiveEof', false);

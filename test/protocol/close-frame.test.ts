@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
   CloseCode,
+  checkClose,
+  checkControlPayload,
   ErrorCode,
   encodeClosePayload,
   isValidCloseCode,
@@ -133,14 +135,31 @@ describe('encodeClosePayload', () => {
       [1000, '😀'.repeat(31), ErrorCode.ReasonTooLong],
     ];
     for (const [code, reason, errorCode] of bad) {
-      assert.throws(
-        () => encodeClosePayload(code, reason),
-        (e: unknown) => e instanceof UsageError && e.code === errorCode,
-        `${code} ${reason}`,
-      );
+      for (const check of [encodeClosePayload, checkClose]) {
+        assert.throws(
+          () => check(code, reason),
+          (e: unknown) => e instanceof UsageError && e.code === errorCode,
+          `${check.name} ${code} ${reason}`,
+        );
+      }
     }
+    // checkClose (what the binding calls before a close waits in its queue) gives the reason's bytes.
+    assert.equal(checkClose(), 0);
+    assert.equal(checkClose(4999, '😀'.repeat(30)), 120);
+    assert.equal(checkClose(1000, Buffer.from('ok')), 2);
     assert.equal(encodeClosePayload().length, 0);
     assert.equal(encodeClosePayload(undefined, '').length, 0);
     assert.equal(encodeClosePayload(4999, '😀'.repeat(30)).length, 122);
+  });
+});
+
+describe('checkControlPayload', () => {
+  it('allows 125 bytes and refuses 126 with WS_ERR_CONTROL_PAYLOAD_TOO_LONG (RFC 6455 §5.5)', () => {
+    checkControlPayload(0);
+    checkControlPayload(125);
+    assert.throws(
+      () => checkControlPayload(126),
+      (e: unknown) => e instanceof UsageError && e.code === ErrorCode.ControlPayloadTooLong,
+    );
   });
 });

@@ -10,6 +10,7 @@ import {
   PeerError,
   UsageError,
 } from '../../src/protocol/index.js';
+import { FakeExtension, reverse } from '../helpers/fake-extension.js';
 import { closePayload, decodeFrames, encodeFrame, type RawFrame } from '../helpers/frames.js';
 import { type CoreEvent, recordingConnection } from '../helpers/recorder.js';
 
@@ -21,7 +22,6 @@ const msg = (s: string): CoreEvent => ({
   type: 'message',
   data: Buffer.from(s),
   isBinary: false,
-  compressed: false,
 });
 
 /** A recording connection whose handler can also act (pause, resume...) on each event. */
@@ -32,8 +32,7 @@ function acting(options: ConnectionOptions, act: (conn: Connection, e: CoreEvent
     act(conn, e);
   };
   const conn: Connection = new Connection(options, {
-    onMessage: (data, isBinary, compressed) =>
-      push({ type: 'message', data: Buffer.from(data), isBinary, compressed }),
+    onMessage: (data, isBinary) => push({ type: 'message', data: Buffer.from(data), isBinary }),
     onPing: (data) => push({ type: 'ping', data: Buffer.from(data) }),
     onPong: (data) => push({ type: 'pong', data: Buffer.from(data) }),
     onClose: (code, reason) => push({ type: 'close', code, reason: reason.toString() }),
@@ -260,38 +259,40 @@ describe('limits', () => {
   });
 });
 
-describe('RSV1 (allowRsv1)', () => {
-  const server = () => recordingConnection({ role: 'server', allowRsv1: true });
+describe('RSV1 (an agreed extension)', () => {
+  const server = () => recordingConnection({ role: 'server' }, new FakeExtension());
   const invalidUtf8 = Buffer.from([0xff, 0xc0, 0x80]);
 
-  it('RSV1 on the first frame marks the message compressed, and its text is not UTF-8 checked', () => {
+  it('RSV1 on the first frame sends the message through the extension; the raw bytes are not UTF-8 checked', () => {
     const { conn, events } = server();
-    conn.receiveData(c2s({ opcode: Opcode.Text, payload: invalidUtf8, rsv1: true }));
-    conn.receiveData(c2s({ opcode: Opcode.Binary, payload: 'b', rsv1: true }));
-    assert.deepEqual(events, [
-      { type: 'message', data: invalidUtf8, isBinary: false, compressed: true },
-      { type: 'message', data: Buffer.from('b'), isBinary: true, compressed: true },
-    ]);
-  });
-
-  it('a fragmented compressed message: RSV1 on the first frame only, no UTF-8 check across fragments', () => {
-    const { conn, events } = server();
+    // Reversed by the fake extension: valid once decoded.
     conn.receiveData(
-      c2s({ opcode: Opcode.Text, payload: invalidUtf8.subarray(0, 2), rsv1: true, fin: false }),
+      c2s({ opcode: Opcode.Text, payload: reverse(Buffer.from('ok€')), rsv1: true }),
     );
-    conn.receiveData(c2s({ opcode: Opcode.Continuation, payload: invalidUtf8.subarray(2) }));
+    conn.receiveData(c2s({ opcode: Opcode.Binary, payload: 'ab', rsv1: true }));
     assert.deepEqual(events, [
-      { type: 'message', data: invalidUtf8, isBinary: false, compressed: true },
+      { type: 'message', data: Buffer.from('ok€'), isBinary: false },
+      { type: 'message', data: Buffer.from('ba'), isBinary: true },
     ]);
   });
 
-  it('the next message without RSV1 is not compressed and is UTF-8 checked again', () => {
+  it('a fragmented encoded message: RSV1 on the first frame only, no UTF-8 check across fragments', () => {
     const { conn, events } = server();
-    conn.receiveData(c2s({ opcode: Opcode.Text, payload: 'z', rsv1: true }));
+    const wire = reverse(Buffer.from('h€'));
+    conn.receiveData(
+      c2s({ opcode: Opcode.Text, payload: wire.subarray(0, 2), rsv1: true, fin: false }),
+    );
+    conn.receiveData(c2s({ opcode: Opcode.Continuation, payload: wire.subarray(2) }));
+    assert.deepEqual(events, [{ type: 'message', data: Buffer.from('h€'), isBinary: false }]);
+  });
+
+  it('the next message without RSV1 is not decoded and is UTF-8 checked again', () => {
+    const { conn, events } = server();
+    conn.receiveData(c2s({ opcode: Opcode.Text, payload: 'yz', rsv1: true }));
     conn.receiveData(text('plain'));
     conn.receiveData(c2s({ opcode: Opcode.Text, payload: invalidUtf8 }));
     assert.deepEqual(events, [
-      { type: 'message', data: Buffer.from('z'), isBinary: false, compressed: true },
+      msg('zy'),
       msg('plain'),
       { type: 'error', code: ErrorCode.InvalidUtf8, closeCode: 1007 },
     ]);
@@ -333,13 +334,11 @@ describe('skipUtf8Validation and autoPong', () => {
         type: 'message',
         data: Buffer.from([0xed, 0xa0, 0x80]),
         isBinary: false,
-        compressed: false,
       },
       {
         type: 'message',
         data: Buffer.from([0xe2, 0x82, 0x41]),
         isBinary: false,
-        compressed: false,
       },
     ]);
   });
@@ -444,13 +443,13 @@ describe('the closing handshake', () => {
     assert.equal(conn.eofToSend(), false, 'once');
   });
 
-  it('a client that starts the handshake never asks for EOF (the server closes TCP)', () => {
+  it("a client never asks for EOF before the server's (the server closes TCP), then answers it", () => {
     const { conn, output } = recordingConnection({ role: 'client' });
     conn.sendClose(1000);
     conn.receiveData(encodeFrame({ opcode: Opcode.Close, payload: closePayload(1000) }));
     assert.equal(output().eof, false);
     conn.receiveEof();
-    assert.equal(output().eof, false);
+    assert.equal(output().eof, true);
     assert.equal(conn.state, ConnectionState.Closed);
     assert.equal(conn.closeCode, 1000);
   });

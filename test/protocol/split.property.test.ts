@@ -150,7 +150,7 @@ const messageArb = (
         }
         prev = p;
       });
-      events.push({ type: 'message', data: payload, isBinary: binary, compressed: false });
+      events.push({ type: 'message', data: payload, isBinary: binary });
       return { frames, events };
     });
 
@@ -371,9 +371,9 @@ describe('every split of a valid stream gives the same events and output as the 
     ];
     const expected: CoreEvent[] = [
       { type: 'ping', data: Buffer.from('p') },
-      { type: 'message', data: Buffer.from('h€'), isBinary: false, compressed: false },
-      { type: 'message', data: Buffer.alloc(0), isBinary: true, compressed: false },
-      { type: 'message', data: Buffer.from('😀'), isBinary: false, compressed: false },
+      { type: 'message', data: Buffer.from('h€'), isBinary: false },
+      { type: 'message', data: Buffer.alloc(0), isBinary: true },
+      { type: 'message', data: Buffer.from('😀'), isBinary: false },
       { type: 'close', code: 1001, reason: 'x' },
     ];
     for (const role of roles) {
@@ -560,8 +560,7 @@ function runWithPauses(
     else if (action === 'next-chunk') resumeAfterChunk = true;
   };
   const handler: ConnectionHandler = {
-    onMessage: (data, isBinary, compressed) =>
-      onEvent({ type: 'message', data: Buffer.from(data), isBinary, compressed }),
+    onMessage: (data, isBinary) => onEvent({ type: 'message', data: Buffer.from(data), isBinary }),
     onPing: (data) => onEvent({ type: 'ping', data: Buffer.from(data) }),
     onPong: (data) => onEvent({ type: 'pong', data: Buffer.from(data) }),
     onClose: (code, reason) => onEvent({ type: 'close', code, reason: reason.toString() }),

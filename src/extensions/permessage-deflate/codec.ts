@@ -1,382 +1,102 @@
-import * as zlib from 'node:zlib';
-import { CloseCode } from '../../protocol/close-code.js';
-import { ErrorCode, PeerError, UsageError } from '../../protocol/errors.js';
-import { zlibLimiter } from './limiter.js';
-import type { DeflateParams } from './negotiation.js';
+import type { DecodeBudget, Extension, ExtensionCallback } from '../../protocol/extension.js';
+import type { DeflatePort, DeflatePortFactory } from './deflate-port.js';
+import { type DeflateParams, PERMESSAGE_DEFLATE } from './negotiation.js';
 import type { ResolvedDeflateOptions } from './options.js';
 import type { SharedCompression } from './shared-compression.js';
 
 /** RFC 7692 §7.2.1: a message's compressed data ends with this empty stored block, removed on the wire. */
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
-/** An empty stored block without its tail: what an empty message compresses to. */
+/** An empty stored block without its tail: what an empty message compresses to (RFC 7692 §7.2.3.6). */
 const EMPTY_BLOCK = Buffer.from([0x00]);
 const EMPTY = Buffer.alloc(0);
-/** Compressed messages up to this size get the tail appended by a copy (one zlib pass). */
-const JOIN_TAIL_BELOW = 64 * 1024;
 
-type Callback = (error: Error | null, result?: Buffer) => void;
 type Role = 'server' | 'client';
 
-/** What an inflation's budget answers for more output: go on, pause, or fail with 1009. */
-export const BUDGET_OK = 0;
-export const BUDGET_WAIT = 1;
-export const BUDGET_REFUSE = 2;
-
 /**
- * A memory budget an inflation charges its output to (the binding's process-wide one). On
- * `BUDGET_WAIT` the codec stops inflating (zlib's own backpressure: no more output is produced)
- * until `resumeInflating()`; on `BUDGET_REFUSE` it fails the message with 1009.
+ * permessage-deflate for one connection (RFC 7692 §7.2), as an Extension: the parameters agreed
+ * in the handshake decide each direction's window and context takeover; the DEFLATE work itself
+ * is the port's (the binding's, asynchronous). Compressed messages carry RSV1 on their first
+ * frame (RFC 7692 §6), and lose their 00 00 ff ff tail on the wire.
  */
-export interface InflateBudget {
-  /** The job has its turn on zlib's thread pool (it may have waited for the limiter). */
-  started(): void;
-  grow(bytes: number): number;
-}
-
-/** A zlib stream with the state of the message being processed. */
-interface Job {
-  chunks: Buffer[];
-  length: number;
-  /** Output allowed (inflation); over it the job fails with 1009. */
-  limit: number;
-  /** Where inflated output is charged, if anywhere. */
-  budget: InflateBudget | undefined;
-  error: Error | null;
-  /** zlib has taken all of the job's input (its write called back). */
-  inputDone: boolean;
-  /** Ends the job once: when its output is all read (see `settle`), or on an error. */
-  finish(): void;
-}
-
-type ZlibStream = (zlib.DeflateRaw | zlib.InflateRaw) & { job?: Job };
-
-/**
- * The zlib options of one kind of stream and its pool, shared by every connection with the
- * same settings. Streams with no context kept between messages are pooled: a server with many
- * connections that agreed on no context takeover holds no zlib memory per idle connection (a
- * deflate stream costs about 256 KiB with windowBits 15 and memLevel 8, an inflate stream
- * about 40 KiB; see the README's table).
- */
-interface StreamKind extends SharedCompression {
-  readonly inflate: boolean;
-  readonly options: zlib.ZlibOptions;
-  readonly pool: ZlibStream[];
-}
-
-const kinds = new Map<string, StreamKind>();
-
-function streamKind(inflate: boolean, options: zlib.ZlibOptions): StreamKind {
-  const key = `${inflate}/${options.windowBits}/${options.level}/${options.memLevel}`;
-  let kind = kinds.get(key);
-  if (kind === undefined) {
-    kind = { key, inflate, options: Object.freeze(options), pool: [] };
-    kinds.set(key, kind);
-  }
-  return kind;
-}
-
-/**
- * The permessage-deflate codec of one connection (RFC 7692 §7.2): compresses outgoing
- * messages and decompresses incoming ones, asynchronously on zlib's thread pool, under a
- * process-wide concurrency limit. Decompression stops as soon as the output passes
- * `maxPayload` (a compression bomb costs no more than the limit).
- *
- * Jobs of one connection must not overlap (the caller runs them one after the other): they
- * share the connection's streams.
- */
-export class PerMessageDeflate {
+export class PerMessageDeflate implements Extension {
+  readonly name = PERMESSAGE_DEFLATE;
+  /** RFC 7692 §6: RSV1 marks a compressed message. */
+  readonly rsv1 = true;
+  /** Messages under this many bytes go uncompressed (a choice per message, RFC 7692 §6). */
   readonly threshold: number;
-  /**
-   * Without context takeover in our direction each message is compressed alone, so the same
-   * compressed bytes suit every connection with the same settings: this names them (undefined
-   * with context takeover) and gives the zlib options to compress with (`compressAlone`).
-   */
-  readonly shared: SharedCompression | undefined;
-  private readonly deflateKind: StreamKind;
-  private readonly inflateKind: StreamKind;
-  private readonly deflateTakeover: boolean;
-  private readonly inflateTakeover: boolean;
-  private readonly maxPayload: number;
-  /** The process-wide limit this connection asked for (withdrawn on close). */
-  private readonly concurrencyLimit: number | undefined;
-  private deflater: ZlibStream | undefined;
-  private inflater: ZlibStream | undefined;
-  private closed = false;
+  private readonly port: DeflatePort;
 
   constructor(
     params: DeflateParams,
     role: Role,
     options: ResolvedDeflateOptions,
     maxPayload: number,
+    port: DeflatePortFactory,
   ) {
-    const ours = role === 'server' ? 'server' : 'client';
-    const sendBits = ours === 'server' ? params.serverMaxWindowBits : params.clientMaxWindowBits;
-    const receiveBits = ours === 'server' ? params.clientMaxWindowBits : params.serverMaxWindowBits;
-    this.deflateTakeover = !(ours === 'server'
-      ? params.serverNoContextTakeover
-      : params.clientNoContextTakeover);
-    this.inflateTakeover = !(ours === 'server'
-      ? params.clientNoContextTakeover
-      : params.serverNoContextTakeover);
+    const server = role === 'server';
     this.threshold = options.threshold;
-    // zlib's raw deflate takes 9 bits at least; with 9 its matches reach back at most
-    // 2^9 - 262 = 250 bytes, so its output fits an agreed 8-bit (256-byte) window too.
-    this.deflateKind = streamKind(false, {
-      windowBits: Math.max(sendBits, 9),
+    this.port = port({
+      // RFC 7692 §7.1.2: each side's window bits bound what that side sends.
+      deflateWindowBits: server ? params.serverMaxWindowBits : params.clientMaxWindowBits,
+      inflateWindowBits: server ? params.clientMaxWindowBits : params.serverMaxWindowBits,
+      // RFC 7692 §7.1.1: "no context takeover" resets the sender's context after each message.
+      deflateTakeover: !(server ? params.serverNoContextTakeover : params.clientNoContextTakeover),
+      inflateTakeover: !(server ? params.clientNoContextTakeover : params.serverNoContextTakeover),
       level: options.level,
       memLevel: options.memLevel,
+      maxOutput: maxPayload > 0 ? maxPayload : Number.POSITIVE_INFINITY,
+      concurrencyLimit: options.concurrencyLimit,
     });
-    // A stream kind is shared by every connection with the same settings: its key names them.
-    this.shared = this.deflateTakeover ? undefined : this.deflateKind;
-    // Inflating with a larger window than the peer's is always safe.
-    this.inflateKind = streamKind(true, { windowBits: Math.max(receiveBits, 9) });
-    this.maxPayload = maxPayload > 0 ? maxPayload : Number.POSITIVE_INFINITY;
-    this.concurrencyLimit = options.concurrencyLimit;
-    if (this.concurrencyLimit !== undefined) zlibLimiter.request(this.concurrencyLimit);
+  }
+
+  /**
+   * Without context takeover in our direction each message is compressed alone, so the same
+   * compressed bytes suit every connection with the same settings: this names them (undefined
+   * with context takeover), for `compressAlone`.
+   */
+  get shared(): SharedCompression | undefined {
+    return this.port.shared;
   }
 
   /** Compresses a message, or one fragment of it (`fin` false: more follows in the same deflate stream). */
-  compress(data: Uint8Array, fin: boolean, callback: Callback): void {
-    // Nothing to compress: zlib would write nothing for a flush with no new input (Z_BUF_ERROR),
-    // and an empty message is an empty stored block without its tail (RFC 7692 §7.2.3.6).
-    if (data.length === 0) {
-      process.nextTick(() => this.compressNothing(fin, callback));
-      return;
-    }
-    zlibLimiter.run((done) => {
-      if (this.closed) {
-        done();
-        callback(closedError());
+  compress(data: Uint8Array, fin: boolean, callback: ExtensionCallback): void {
+    this.port.deflate(data, fin, (error, out) => {
+      if (error !== null) {
+        callback(error);
         return;
       }
-      const stream = this.deflater ?? take(this.deflateKind);
-      this.deflater = stream;
-      const job = newJob(Number.POSITIVE_INFINITY, () => {
-        stream.job = undefined;
-        done();
-        if (job.error !== null || this.closed) {
-          // The stream's state is unknown after an error: never reuse it.
-          this.dropDeflater(stream);
-          callback(job.error ?? closedError());
-          return;
-        }
-        let out = join(job.chunks, job.length);
-        // Each flush ends with 00 00 ff ff; only the message's end is stripped (RFC 7692 §7.2.1).
-        if (fin && out.length >= 4) out = out.subarray(0, out.length - 4);
-        if (fin && !this.deflateTakeover) {
-          this.deflater = undefined;
-          release(stream, this.deflateKind);
-        }
-        callback(null, out);
-      });
-      stream.job = job;
-      // The stream flushes every write (Z_SYNC_FLUSH): one pass on zlib's thread, not two.
-      stream.write(data, () => inputDone(stream, job));
+      // An empty message is an empty stored block without its tail (RFC 7692 §7.2.3.6).
+      if (out!.length === 0) {
+        callback(null, fin ? EMPTY_BLOCK : EMPTY);
+        return;
+      }
+      // Each flush ends with 00 00 ff ff; only the message's end is stripped (RFC 7692 §7.2.1).
+      callback(null, fin && out!.length >= 4 ? out!.subarray(0, out!.length - 4) : out);
     });
   }
 
-  private compressNothing(fin: boolean, callback: Callback): void {
-    if (this.closed) {
-      callback(closedError());
-      return;
-    }
-    const stream = this.deflater;
-    if (fin && !this.deflateTakeover && stream !== undefined) {
-      this.deflater = undefined;
-      release(stream, this.deflateKind);
-    }
-    callback(null, fin ? EMPTY_BLOCK : EMPTY);
+  /** Decompresses a whole message (the payloads of its frames, joined), its tail restored. */
+  decompress(data: Buffer, callback: ExtensionCallback, budget?: DecodeBudget): void {
+    this.port.inflate(data, TAIL, callback, budget);
   }
 
-  /** Decompresses a whole message (the payloads of its frames, joined). */
-  decompress(data: Buffer, callback: Callback, budget?: InflateBudget): void {
-    zlibLimiter.run((done) => {
-      budget?.started();
-      if (this.closed) {
-        done();
-        callback(closedError());
-        return;
-      }
-      // A message that ended with a BFINAL block ended the peer's DEFLATE stream (RFC 7692
-      // §7.2.3.4): the next message starts a new one.
-      if (this.inflater?.readableEnded) this.dropInflater(this.inflater);
-      const stream = this.inflater ?? take(this.inflateKind);
-      this.inflater = stream;
-      const job = newJob(this.maxPayload, () => {
-        stream.job = undefined;
-        done();
-        if (job.error !== null || this.closed) {
-          // The stream's state is unknown after an error or a cut: never reuse it.
-          this.dropInflater(stream);
-          callback(job.error ?? closedError());
-          return;
-        }
-        if (stream.readableEnded) this.dropInflater(stream);
-        else if (!this.inflateTakeover) {
-          this.inflater = undefined;
-          release(stream, this.inflateKind);
-        }
-        callback(null, join(job.chunks, job.length));
-      });
-      job.budget = budget;
-      stream.job = job;
-      // One write where the copy is cheap: each write is a pass on zlib's thread.
-      if (data.length <= JOIN_TAIL_BELOW) {
-        stream.write(Buffer.concat([data, TAIL]), () => inputDone(stream, job));
-      } else {
-        stream.write(data);
-        stream.write(TAIL, () => inputDone(stream, job));
-      }
-    });
+  /** Extension: a message is decoded by decompressing it. */
+  decode(data: Buffer, callback: ExtensionCallback, budget?: DecodeBudget): void {
+    this.port.inflate(data, TAIL, callback, budget);
+  }
+
+  /** Extension: a message or fragment is encoded by compressing it. */
+  encode(data: Uint8Array, fin: boolean, callback: ExtensionCallback): void {
+    this.compress(data, fin, callback);
   }
 
   /** An inflation paused by its budget goes on. */
-  resumeInflating(): void {
-    const stream = this.inflater;
-    const job = stream?.job;
-    if (job === undefined) return;
-    stream!.resume();
-    settle(stream!, job);
+  resumeDecoding(): void {
+    this.port.resumeInflate();
   }
 
-  /** Frees the zlib streams (the connection is over); a job running ends with an error. */
+  /** Frees the port (the connection is over); a job running ends with an error. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.concurrencyLimit !== undefined) zlibLimiter.withdraw(this.concurrencyLimit);
-    // An inflation paused by its budget would never finish by itself: end it now.
-    const paused = this.inflater;
-    if (paused?.job !== undefined && paused.isPaused()) {
-      const job = paused.job;
-      job.error ??= closedError();
-      this.dropInflater(paused);
-      job.finish();
-    }
-    if (this.deflater?.job === undefined) this.dropDeflater(this.deflater);
-    if (this.inflater?.job === undefined) this.dropInflater(this.inflater);
+    this.port.close();
   }
-
-  private dropDeflater(stream: ZlibStream | undefined): void {
-    if (this.deflater === stream) this.deflater = undefined;
-    stream?.destroy();
-  }
-
-  private dropInflater(stream: ZlibStream | undefined): void {
-    if (this.inflater === stream) this.inflater = undefined;
-    stream?.destroy();
-  }
-}
-
-function take(kind: StreamKind): ZlibStream {
-  const pooled = kind.pool.pop();
-  if (pooled !== undefined) return pooled;
-  return watch(
-    kind.inflate
-      ? zlib.createInflateRaw({ ...kind.options, flush: zlib.constants.Z_SYNC_FLUSH })
-      : zlib.createDeflateRaw({ ...kind.options, flush: zlib.constants.Z_SYNC_FLUSH }),
-  );
-}
-
-function newJob(limit: number, end: () => void): Job {
-  let ended = false;
-  return {
-    chunks: [],
-    length: 0,
-    limit,
-    budget: undefined,
-    error: null,
-    inputDone: false,
-    finish() {
-      if (ended) return;
-      ended = true;
-      end();
-    },
-  };
-}
-
-const MAX_POOLED = 16;
-
-/** A stream without context goes back to its kind's pool, reset. */
-function release(stream: ZlibStream, kind: StreamKind): void {
-  stream.reset();
-  if (kind.pool.length < MAX_POOLED) kind.pool.push(stream);
-  else stream.close();
-}
-
-/** Collects a stream's output into its current job, and cuts it at the job's limit. */
-function watch(stream: ZlibStream): ZlibStream {
-  stream.on('data', (chunk: Buffer) => {
-    const job = stream.job;
-    if (job === undefined || job.error !== null) return;
-    job.length += chunk.length;
-    if (job.length > job.limit) {
-      job.error = new PeerError(
-        ErrorCode.MessageTooBig,
-        CloseCode.MessageTooBig,
-        'the decompressed message is over maxPayload',
-      );
-      job.chunks = [];
-      // Stop inflating now: a destroyed stream processes no more of its input, so the rest
-      // of a bomb is never produced. The job ends here (no flush callback will come).
-      stream.destroy();
-      job.finish();
-      return;
-    }
-    const verdict = job.budget === undefined ? BUDGET_OK : job.budget.grow(chunk.length);
-    if (verdict === BUDGET_REFUSE) {
-      job.error = new PeerError(
-        ErrorCode.MemoryBudgetExceeded,
-        CloseCode.MessageTooBig,
-        'the process memory budget for incoming messages is spent',
-      );
-      job.chunks = [];
-      stream.destroy();
-      job.finish();
-      return;
-    }
-    job.chunks.push(chunk);
-    // zlib produces nothing more while its output is not read (Node's zlib backpressure).
-    if (verdict === BUDGET_WAIT) stream.pause();
-    else settle(stream, job);
-  });
-  stream.on('error', (error: Error) => {
-    const job = stream.job;
-    if (job !== undefined && job.error === null) {
-      // RFC 7692 §8: data that cannot be decompressed fails the connection (1007, as ws).
-      job.error = new PeerError(
-        ErrorCode.InvalidCompressedData,
-        CloseCode.InvalidFramePayloadData,
-        `invalid compressed data: ${error.message}`,
-      );
-    }
-    // A failed zlib stream may never call back its flush.
-    job?.finish();
-  });
-  return stream;
-}
-
-/** zlib has consumed a job's input: the job ends once its output is read too. */
-function inputDone(stream: ZlibStream, job: Job): void {
-  job.inputDone = true;
-  settle(stream, job);
-}
-
-/**
- * Ends a job whose input zlib has consumed once none of its output waits unread. A paused
- * stream (the memory budget) calls its write back as soon as the rest of its output fits in its
- * readable buffer (16 KiB on Node 20, 64 KiB from Node 22): ending then would cut the message
- * and hand a paused stream with stale output to the pool.
- */
-function settle(stream: ZlibStream, job: Job): void {
-  if (job.inputDone && stream.readableLength === 0 && !stream.isPaused()) job.finish();
-}
-
-function join(chunks: Buffer[], length: number): Buffer {
-  if (chunks.length === 1) return chunks[0]!;
-  return Buffer.concat(chunks, length);
-}
-
-/** A job given to (or still queued in) a codec that was closed with its connection. */
-function closedError(): UsageError {
-  return new UsageError(ErrorCode.InvalidState, 'The connection is closed');
 }

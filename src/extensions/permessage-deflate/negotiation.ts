@@ -15,6 +15,12 @@ export interface DeflateParams {
   clientMaxWindowBits: number;
 }
 
+/** What a server agreed to: its answer element and the parameters. */
+export interface ServerAgreement {
+  answer: ExtensionOffer;
+  params: DeflateParams;
+}
+
 /** The four parameters of one offer or response, read and checked. */
 interface Parameters {
   serverNoContextTakeover: boolean;
@@ -97,6 +103,16 @@ export function negotiateServer(
   offers: ExtensionOffer[],
   options: ResolvedDeflateOptions,
 ): { response: string; params: DeflateParams } | undefined {
+  const agreed = agreeServer(offers, options);
+  if (agreed === undefined) return undefined;
+  return { response: formatExtensionHeader([agreed.answer]), params: agreed.params };
+}
+
+/** {@link negotiateServer} with the answer as a parsed element. */
+export function agreeServer(
+  offers: readonly ExtensionOffer[],
+  options: ResolvedDeflateOptions,
+): ServerAgreement | undefined {
   for (const offer of offers) {
     if (offer.name !== PERMESSAGE_DEFLATE) continue;
     // RFC 7692 §7: an offer with an unknown parameter, a repeated one or a bad value is
@@ -112,7 +128,7 @@ export function negotiateServer(
 function acceptOffer(
   asked: Parameters,
   options: ResolvedDeflateOptions,
-): { response: string; params: DeflateParams } | undefined {
+): ServerAgreement | undefined {
   const limit = clientLimit(options);
   // RFC 7692 §7.1.2.2: without `client_max_window_bits` in the offer, the response must not
   // limit the client's window. A server configured to limit it declines such an offer (RFC
@@ -161,11 +177,8 @@ function acceptOffer(
     }
   }
   // An agreed server window of 8 bits is accepted: the codec compresses with zlib's 9-bit
-  // window, whose matches reach back at most 250 bytes (codec.ts).
-  return {
-    response: formatExtensionHeader([{ name: PERMESSAGE_DEFLATE, params: response }]),
-    params,
-  };
+  // window, whose matches reach back at most 250 bytes (src/node/extensions/zlib-port.ts).
+  return { answer: { name: PERMESSAGE_DEFLATE, params: response }, params };
 }
 
 /**
@@ -173,6 +186,11 @@ function acceptOffer(
  * `permessage-deflate; client_max_window_bits`, as browsers, ws and python-websockets send.
  */
 export function clientOffer(options: ResolvedDeflateOptions): string {
+  return formatExtensionHeader([clientOfferElement(options)]);
+}
+
+/** {@link clientOffer} as a parsed element (name and parameters). */
+export function clientOfferElement(options: ResolvedDeflateOptions): ExtensionOffer {
   const params: ExtensionOffer['params'] = [];
   if (options.serverNoContextTakeover) params.push(['server_no_context_takeover', true]);
   if (options.clientNoContextTakeover) params.push(['client_no_context_takeover', true]);
@@ -185,7 +203,7 @@ export function clientOffer(options: ResolvedDeflateOptions): string {
     'client_max_window_bits',
     options.clientMaxWindowBits === true ? true : String(options.clientMaxWindowBits),
   ]);
-  return formatExtensionHeader([{ name: PERMESSAGE_DEFLATE, params }]);
+  return { name: PERMESSAGE_DEFLATE, params };
 }
 
 function invalidResponse(reason: string): HandshakeError {

@@ -19,7 +19,8 @@ import {
   validateServerResponse,
 } from '../../handshake/index.js';
 import { type BindingSettings, bindingSettings } from '../connection/options.js';
-import type { WebSocket } from '../websocket.js';
+import type { SocketBase } from '../connection/socket-base.js';
+import { nodeDeflatePort } from '../extensions/zlib-port.js';
 import { type ClientOptions, DEFAULT_HANDSHAKE_TIMEOUT } from './client-options.js';
 import { requestOptions } from './client-request-options.js';
 
@@ -30,7 +31,7 @@ type Target = Exclude<ReturnType<typeof parseWebSocketUrl>, HandshakeError>;
  * dials. Throws a SyntaxError for an invalid URL and a HandshakeError for invalid protocols.
  */
 export function dial(
-  ws: WebSocket,
+  ws: SocketBase,
   address: string | URL,
   protocols: string[],
   options: ClientOptions,
@@ -73,7 +74,7 @@ function endDeadline(deadline: Deadline): void {
 }
 
 function start(
-  ws: WebSocket,
+  ws: SocketBase,
   target: Target,
   protocols: string[],
   options: ClientOptions,
@@ -202,6 +203,7 @@ function start(
           'client',
           deflateOptions,
           settings.connection.maxPayload,
+          nodeDeflatePort,
         );
         ws._extensions = formatExtensionHeader(result.extensions);
       }

@@ -1,4 +1,4 @@
-import type { ConnectionHandler, PeerError } from '../../protocol/index.js';
+import type { ConnectionHandler, DecodeBudget, PeerError } from '../../protocol/index.js';
 
 /**
  * What ConnectionEvents forwards to: the @internal receive members of SocketBase (socket-base.ts),
@@ -6,7 +6,8 @@ import type { ConnectionHandler, PeerError } from '../../protocol/index.js';
  */
 export interface ConnectionEventsTarget {
   _charge(bytes: number): boolean;
-  _inflate(data: Buffer, isBinary: boolean): void;
+  _holdInput(bytes: number): DecodeBudget | undefined;
+  _releaseInput(): void;
   _emitMessage(data: Buffer, isBinary: boolean): void;
   _onPingReceived(): void;
   _onPong(data: Buffer): void;
@@ -19,10 +20,14 @@ export interface ConnectionEventsTarget {
 /** The protocol core's events, forwarded to the WebSocket: one small object per connection. */
 export class ConnectionEvents implements ConnectionHandler {
   constructor(private readonly ws: ConnectionEventsTarget) {}
-  onMessage(data: Buffer, isBinary: boolean, compressed: boolean): void {
-    if (!this.ws._charge(data.length)) return;
-    if (compressed) this.ws._inflate(data, isBinary);
-    else this.ws._emitMessage(data, isBinary);
+  onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.ws._charge(data.length)) this.ws._emitMessage(data, isBinary);
+  }
+  onHold(bytes: number): DecodeBudget | undefined {
+    return this.ws._holdInput(bytes);
+  }
+  onRelease(): void {
+    this.ws._releaseInput();
   }
   onPing(data: Buffer): void {
     if (!this.ws._charge(data.length)) return;

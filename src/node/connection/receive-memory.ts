@@ -2,9 +2,12 @@ import {
   BUDGET_OK,
   BUDGET_REFUSE,
   BUDGET_WAIT,
-  type InflateBudget,
-} from '../../extensions/permessage-deflate/codec.js';
-import { CloseCode, ErrorCode, PeerError } from '../../protocol/index.js';
+  type BudgetVerdict,
+  CloseCode,
+  type DecodeBudget,
+  ErrorCode,
+  PeerError,
+} from '../../protocol/index.js';
 import { MemoryAccount, type MemoryBudget, type MemoryPolicy } from './memory-budget.js';
 
 /** What a connection does for its share of the memory budget (SocketBase implements it). */
@@ -13,7 +16,7 @@ export interface ReceiveMemoryHost {
   /** Stop reading from the peer, or read again (unless something else holds reading). */
   _memoryPause(): void;
   _memoryResume(): void;
-  readonly _deflate: { resumeInflating(): void } | undefined;
+  readonly _deflate: { resumeDecoding(): void } | undefined;
 }
 
 /**
@@ -22,7 +25,7 @@ export interface ReceiveMemoryHost {
  * and its output so far, charged by the codec as zlib produces it). Created on first need: an
  * idle connection, or one whose messages each arrive in one read, has none.
  */
-export class ReceiveMemory extends MemoryAccount implements InflateBudget {
+export class ReceiveMemory extends MemoryAccount implements DecodeBudget {
   /** Reading is stopped until the budget has room. */
   readingHeld = false;
   private held = 0;
@@ -73,8 +76,8 @@ export class ReceiveMemory extends MemoryAccount implements InflateBudget {
     this.park(true);
   }
 
-  /** The message is delivered or failed: its bytes are the application's now, or gone. */
-  inflateEnd(): void {
+  /** The message is decoded or failed: its bytes are the application's now, or gone. */
+  end(): void {
     this.inflateHeld = false;
     this.park(false);
     const bytes = this.inflating;
@@ -86,7 +89,7 @@ export class ReceiveMemory extends MemoryAccount implements InflateBudget {
     this.park(false);
   }
 
-  grow(bytes: number): number {
+  grow(bytes: number): BudgetVerdict {
     this.inflating += bytes;
     if (this.tryReserve(bytes)) return BUDGET_OK;
     if (this.policy === 'refuse') {
@@ -122,7 +125,7 @@ export class ReceiveMemory extends MemoryAccount implements InflateBudget {
 }
 
 function resumeInflating(host: ReceiveMemoryHost): void {
-  host._deflate?.resumeInflating();
+  host._deflate?.resumeDecoding();
 }
 
 function budgetError(): PeerError {

@@ -4,13 +4,13 @@ import {
   CloseCode,
   Connection,
   ConnectionState,
+  type DecodeBudget,
   ErrorCode,
-  isUtf8,
   PeerError,
 } from '../../protocol/index.js';
 import type { ServerPubSub } from '../../pubsub/server-pubsub.js';
 import type { TopicMember } from '../../pubsub/topic-member.js';
-import type { OutboxHost } from '../send/outbox.js';
+import type { SendWriter } from '../send/send-writer.js';
 import { runCallbacks, SocketSend } from '../send/socket-send.js';
 import { StreamTransport } from '../transport/stream-transport.js';
 import type { Transport, TransportSink } from '../transport/transport.js';
@@ -27,10 +27,18 @@ import {
   CLOSING,
   EMPTY,
   IN_RECEIVE,
-  INFLATING,
   OPEN,
   PAUSED,
 } from './socket-state.js';
+
+/**
+ * The server tracking a connection, as the connection sees it: named here so that the
+ * connection imports neither the server nor its own subclass (WebSocket).
+ */
+export interface SocketOwner<S extends TopicMember> {
+  _untrack(ws: S): void;
+  _pubsub(): ServerPubSub<S>;
+}
 
 /**
  * The internals of a WebSocket connection: its transport, its protocol core, the read path,
@@ -41,7 +49,7 @@ export abstract class SocketBase extends SocketSend {
   abstract terminate(): void;
 
   /** @internal The server tracking this connection in its `clients` (and its topics). */
-  _owner: { _untrack(ws: SocketBase): void; _pubsub(): ServerPubSub<TopicMember> } | undefined;
+  _owner: SocketOwner<this> | undefined;
   /** @internal the client's pending handshake, to abort it. */
   _abortHandshake: ((message: string) => void) | undefined;
 
@@ -55,7 +63,7 @@ export abstract class SocketBase extends SocketSend {
     return this._conn?.closeReceived === true;
   }
 
-  /** Lets held input flow again (after a user pause, or once a message is inflated). */
+  /** Lets held input flow again after a user pause (the core still holds it while it decodes). */
   protected _release(): void {
     const conn = this._conn!;
     this._bits |= IN_RECEIVE;
@@ -93,7 +101,7 @@ export abstract class SocketBase extends SocketSend {
   /** @internal The memory budget has room: read again unless something else holds reading. */
   _memoryResume(): void {
     if (this._readyState === CLOSED || this._conn!.isPaused) return;
-    if ((this._bits & (PAUSED | INFLATING | BACKLOG)) === 0) this._transport!.resume();
+    if ((this._bits & (PAUSED | BACKLOG)) === 0) this._transport!.resume();
   }
 
   // ---- internals shared with the server and the dialer ----
@@ -117,11 +125,8 @@ export abstract class SocketBase extends SocketSend {
   ): void {
     this._transport = transport;
     this._settings = settings;
-    this._conn = new Connection(settings.connection, new ConnectionEvents(this));
-    if (deflate !== undefined) {
-      this._deflate = deflate;
-      this._conn.allowRsv1 = true;
-    }
+    this._conn = new Connection(settings.connection, new ConnectionEvents(this), deflate);
+    if (deflate !== undefined) this._deflate = deflate;
     if (settings.rateLimit !== undefined) this._budget = new RateBudget(settings.rateLimit);
     this._readyState = OPEN;
     if (settings.heartbeat !== undefined) joinHeartbeat(this, settings.heartbeat);
@@ -190,40 +195,31 @@ export abstract class SocketBase extends SocketSend {
   }
 
   /**
-   * @internal A compressed message: input is held (no later event overtakes it) while it is
-   * inflated, then it is checked and delivered.
+   * @internal The core holds input while the extension decodes a message: stop reading, and
+   * charge the message to the memory budget (its decoded output too, through the extension).
    */
-  _inflate(data: Buffer, isBinary: boolean): void {
-    const conn = this._conn!;
-    conn.pause();
+  _holdInput(bytes: number): DecodeBudget | undefined {
     this._transport!.pause();
-    this._bits |= INFLATING;
     const budget = this._settings!.memoryBudget;
-    const memory = budget === undefined ? undefined : this._memoryAccount(budget);
-    memory?.inflateStart(data.length);
-    const done = (error: Error | null, result?: Buffer) => {
-      this._bits &= ~INFLATING;
-      memory?.inflateEnd();
-      if (conn.state === ConnectionState.Closed) return;
-      if (error !== null) {
-        this._failLocally(error);
-        return;
-      }
-      const skipUtf8 = this._settings!.connection.skipUtf8Validation;
-      if (!isBinary && !skipUtf8 && !isUtf8(result!)) {
-        this._failLocally(
-          new PeerError(
-            ErrorCode.InvalidUtf8,
-            CloseCode.InvalidFramePayloadData,
-            'invalid UTF-8 in a text message',
-          ),
-        );
-        return;
-      }
-      this._emitMessage(result!, isBinary);
-      if ((this._bits & PAUSED) === 0 && this._readyState !== CLOSED) this._release();
-    };
-    this._deflate!.decompress(data, done, memory);
+    if (budget === undefined) return undefined;
+    const memory = this._memoryAccount(budget);
+    memory.inflateStart(bytes);
+    return memory;
+  }
+
+  /** @internal The decode ended: read again unless something else holds reading. */
+  _releaseInput(): void {
+    if (this._readyState === CLOSED) return;
+    this._syncMemory();
+    this._flush();
+    if ((this._bits & PAUSED) !== 0 || this._conn!.isPaused) return;
+    // Once failed or closing, read on: the peer's close and end of TCP must be seen.
+    if (
+      this._conn!.closeExpected() ||
+      ((this._bits & BACKLOG) === 0 && this._memory?.readingHeld !== true)
+    ) {
+      this._transport!.resume();
+    }
   }
 
   /** A peer fault found outside the protocol core (inflation, budgets): fail with its code. */
@@ -278,10 +274,9 @@ export abstract class SocketBase extends SocketSend {
 
   /** @internal */
   _onTransportEnd(): void {
+    // The core decides whether to end our side too (eofToSend, obeyed by _flush).
     this._conn!.receiveEof();
     this._flush();
-    // The peer is done sending; finish our side too (ws and browsers do the same).
-    this._transport!.end();
   }
 
   /** @internal */
@@ -309,7 +304,11 @@ export abstract class SocketBase extends SocketSend {
         this._transport!.requestDrain();
       } else {
         this._bits &= ~BACKLOG;
-        if ((this._bits & (PAUSED | INFLATING)) === 0 && this._memory?.readingHeld !== true) {
+        if (
+          (this._bits & PAUSED) === 0 &&
+          !this._conn!.isPaused &&
+          this._memory?.readingHeld !== true
+        ) {
           this._transport!.resume();
         }
       }
@@ -318,9 +317,9 @@ export abstract class SocketBase extends SocketSend {
   }
 }
 
-// SocketBase is a HeartbeatMember, TransportSink and OutboxHost through @internal members. It
+// SocketBase is a HeartbeatMember, TransportSink and SendWriter through @internal members. It
 // is checked here rather than with `implements`, which the published .d.ts (stripInternal
 // leaves those members out) could not honour.
-type Serves<T extends HeartbeatMember & TransportSink & OutboxHost> = T;
+type Serves<T extends HeartbeatMember & TransportSink & SendWriter> = T;
 /** @internal */
 export type SocketBaseRoles = Serves<SocketBase>;

@@ -5,7 +5,6 @@ export const OPEN = 1;
 export const CLOSING = 2;
 export const CLOSED = 3;
 export const EMPTY = Buffer.alloc(0);
-export const MAX_CONTROL_PAYLOAD = 125;
 
 // WebSocket state bits (one field: an idle connection should cost little).
 /** A frame arrived since the last heartbeat sweep. */
@@ -15,8 +14,6 @@ export const FLUSH_SCHEDULED = 2;
 export const IN_RECEIVE = 4;
 /** The application paused reading. */
 export const PAUSED = 8;
-/** Input is held while a compressed message inflates. */
-export const INFLATING = 16;
 /** `close()` was called; its close frame waits behind queued messages. */
 export const CLOSE_QUEUED = 32;
 /** Reading stopped: the peer pings but does not read our pongs (see `_onPingReceived`). */

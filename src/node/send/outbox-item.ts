@@ -4,59 +4,108 @@ import type { SharedFrame } from '../../pubsub/prepared-message.js';
 
 export type Callback = (error?: Error | null) => void;
 
-/** A message or a fragment of one (the outbox's `send`, or a publish compressed per connection). */
-export const DATA = 0;
-export const CLOSE = 1;
-/** Asynchronous work that runs in order with the sends (a Blob, a stream). */
-export const TASK = 2;
-/** A published message, already framed (or being compressed) once for all its subscribers. */
-export const PREPARED = 3;
-/** A ping or pong of the application. */
-export const CONTROL = 4;
+/** Where an item stands: its asynchronous preparation not started yet, */
+export const WAITING = 0;
+/** running, */
+export const STARTED = 1;
+/** done (compressed with this connection's context: it can no longer be dropped), */
+export const DONE = 2;
+/** or there was nothing to prepare. */
+export const READY = 3;
 
-export type DropPolicy = 'drop-newest' | 'drop-oldest';
-
-/** One entry of the outbox. Every field is set in the constructor: one shape for all kinds. */
-export class OutboxItem {
-  /** Compress before sending; once compressed, the RSV1 bit to set. */
-  rsv1: boolean | undefined = undefined;
-  /** Asynchronous work before the item can go (TASK). */
-  work: (() => Promise<void>) | undefined = undefined;
+/** A message or a fragment of one: the application's `send`, or a publish compressed here. */
+export interface DataItem {
+  readonly kind: 'data';
+  /** The payload; compressed in place once prepared. */
+  payload: string | Uint8Array;
+  readonly binary: boolean;
+  readonly fin: boolean;
+  readonly cb: Callback | undefined;
+  /** Payload bytes (before compression), for the backpressure limit. */
+  readonly bytes: number;
+  /** A whole message or the first fragment of one (a policy may drop it; RSV1 goes on it). */
+  readonly first: boolean;
+  /** Compressed before it goes; once compressed, `rsv1` is set. */
+  readonly compress: boolean;
+  rsv1: boolean | undefined;
   /** The payload still has to be read (a Blob). */
-  produce: (() => Promise<Uint8Array>) | undefined = undefined;
-  started = false;
-  /** CLOSE: the code and reason. */
-  code: number | undefined = undefined;
-  reason: string | Buffer | undefined = undefined;
-  /** PREPARED: the frame, or the shared frame it waits for. */
-  frame: Buffer | SharedFrame | undefined = undefined;
-  /** CONTROL: a ping (else a pong). */
-  ping = false;
-
-  constructor(
-    readonly kind: number,
-    public payload: string | Uint8Array | undefined,
-    readonly binary: boolean,
-    readonly fin: boolean,
-    readonly cb: Callback | undefined,
-    /** Payload bytes (before compression), for the backpressure limit. */
-    readonly bytes: number,
-    /** A whole message, or the first fragment of one, that a policy may drop. */
-    readonly droppable: boolean,
-    readonly compress: boolean,
-    public ready: boolean,
-  ) {}
+  readonly produce: (() => Promise<Uint8Array>) | undefined;
+  stage: number;
 }
 
-/** A published message: whole, droppable, with no callback. */
-export function publishedItem(
-  kind: number,
-  payload: Uint8Array | undefined,
+/** A published message, already framed (or being compressed) once for all its subscribers. */
+export interface PreparedItem {
+  readonly kind: 'prepared';
+  readonly frame: Buffer | SharedFrame;
+  readonly bytes: number;
+  readonly binary: boolean;
+  /** Always a whole message. */
+  readonly first: true;
+  readonly cb: undefined;
+  stage: number;
+}
+
+export interface CloseItem {
+  readonly kind: 'close';
+  readonly code: number | undefined;
+  readonly reason: string | Buffer | undefined;
+}
+
+/** A ping or pong of the application (its payload, or a Blob's to read first). */
+export interface ControlItem {
+  readonly kind: 'control';
+  readonly ping: boolean;
+  payload: Uint8Array | undefined;
+  readonly produce: (() => Promise<Uint8Array>) | undefined;
+  readonly cb: Callback | undefined;
+  stage: number;
+}
+
+/** Asynchronous work that runs in order with the sends (a stream). */
+export interface TaskItem {
+  readonly kind: 'task';
+  readonly work: () => Promise<void>;
+  readonly cb: Callback | undefined;
+  stage: number;
+}
+
+export type OutboxItem = DataItem | PreparedItem | CloseItem | ControlItem | TaskItem;
+/** What the backpressure limit counts (and a policy may drop). */
+export type MessageItem = DataItem | PreparedItem;
+
+export function dataItem(
+  payload: string | Uint8Array,
+  binary: boolean,
+  fin: boolean,
+  cb: Callback | undefined,
+  bytes: number,
+  first: boolean,
+  compress: boolean,
+  produce: (() => Promise<Uint8Array>) | undefined,
+): DataItem {
+  const stage = compress || produce !== undefined ? WAITING : READY;
+  return {
+    kind: 'data',
+    payload,
+    binary,
+    fin,
+    cb,
+    bytes,
+    first,
+    compress,
+    rsv1: undefined,
+    produce,
+    stage,
+  };
+}
+
+export function preparedItem(
+  frame: Buffer | SharedFrame,
   bytes: number,
   binary: boolean,
-  compress: boolean,
-): OutboxItem {
-  return new OutboxItem(kind, payload, binary, true, undefined, bytes, true, compress, !compress);
+): PreparedItem {
+  const stage = Buffer.isBuffer(frame) ? READY : WAITING;
+  return { kind: 'prepared', frame, bytes, binary, first: true, cb: undefined, stage };
 }
 
 /**
@@ -74,25 +123,51 @@ export function droppedError(policy: string): WebSocketError {
   );
 }
 
-/** Whether a published item's frame is ready (its shared compression done); records it. */
-export function frameReady(item: OutboxItem): boolean {
-  item.ready = Buffer.isBuffer(item.frame) || (item.frame as SharedFrame).bytes !== undefined;
-  return item.ready;
+/** Whether an item can go now (a published frame: once its shared compression is done). */
+export function isReady(item: OutboxItem): boolean {
+  if (item.kind === 'close') return true;
+  if (item.stage >= DONE) return true;
+  if (item.kind === 'prepared' && (item.frame as SharedFrame).bytes !== undefined) {
+    item.stage = item.stage === WAITING ? READY : DONE;
+    return true;
+  }
+  return false;
 }
 
-export function frameOf(item: OutboxItem): Buffer {
-  return Buffer.isBuffer(item.frame) ? item.frame : (item.frame as SharedFrame).bytes!;
+/**
+ * Whether the policy may drop a message waiting to make room: a whole one (not a first
+ * fragment: its continuation may be queued already), not being prepared nor compressed with
+ * this connection's context, and the head only when ready.
+ */
+export function mayDropOld(item: OutboxItem, head: boolean): item is MessageItem {
+  if (item.kind === 'prepared') return item.stage === READY || (item.stage === WAITING && !head);
+  if (item.kind !== 'data' || !item.first || !item.fin) return false;
+  return item.stage === READY || (item.stage === WAITING && !head);
+}
+
+export function frameOf(item: PreparedItem): Buffer {
+  return Buffer.isBuffer(item.frame) ? item.frame : item.frame.bytes!;
+}
+
+/** An item's asynchronous preparation: a stream's work, a Blob read, a compression. */
+export async function prepareItem(
+  item: DataItem | ControlItem | TaskItem,
+  deflate: PerMessageDeflate | undefined,
+): Promise<void> {
+  if (item.kind === 'task') return item.work();
+  if (item.produce !== undefined) item.payload = await item.produce();
+  if (item.kind === 'data' && item.compress) await compressItem(deflate!, item, item.first);
 }
 
 /** Compresses an item's payload; `first`: the first frame of its message (RSV1 set). */
 export function compressItem(
   deflate: PerMessageDeflate,
-  item: OutboxItem,
+  item: DataItem,
   first: boolean,
 ): Promise<void> {
-  const bytes = typeof item.payload === 'string' ? Buffer.from(item.payload) : item.payload!;
+  const bytes = typeof item.payload === 'string' ? Buffer.from(item.payload) : item.payload;
   return new Promise((resolve, reject) => {
-    deflate.compress(bytes, item.fin, (error, out) => {
+    deflate.encode(bytes, item.fin, (error, out) => {
       if (error !== null) {
         reject(error);
         return;
@@ -100,28 +175,7 @@ export function compressItem(
       item.payload = out!;
       // RFC 7692 §6.1: RSV1 on the first frame of a compressed message only.
       item.rsv1 = first;
-      item.ready = true;
       resolve();
     });
   });
-}
-
-/**
- * The head message is held for the peer: pings and pongs queued behind messages that are all
- * ready go now. A close frame, or anything still to be prepared, keeps the rest in order.
- */
-export function sendControlsAhead(
-  queue: OutboxItem[],
-  host: { _deliverControl(ping: boolean, payload: Uint8Array, cb: Callback | undefined): void },
-): void {
-  for (let i = 1; i < queue.length; ) {
-    const item = queue[i]!;
-    if (!item.ready || item.kind === CLOSE || item.kind === TASK) return;
-    if (item.kind === CONTROL) {
-      queue.splice(i, 1);
-      host._deliverControl(item.ping, item.payload as Uint8Array, item.cb);
-    } else {
-      i++;
-    }
-  }
 }

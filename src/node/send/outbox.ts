@@ -1,38 +1,55 @@
 import { CloseCode } from '../../protocol/index.js';
 import type { SharedFrame } from '../../pubsub/prepared-message.js';
 import { closedError } from '../connection/data.js';
-import type { OutboxHost } from './outbox-host.js';
+import type { BackpressurePolicy } from '../connection/options.js';
+import {
+  type Backlog,
+  DROP_NEWEST,
+  DROP_OLDEST,
+  GO,
+  type SendPolicy,
+  sendPolicy,
+} from './backpressure-policy.js';
 import {
   type Callback,
-  CLOSE,
-  CONTROL,
-  compressItem,
-  DATA,
-  type DropPolicy,
+  type ControlItem,
+  DONE,
+  dataItem,
   droppedError,
   frameCost,
   frameOf,
-  frameReady,
-  OutboxItem as Item,
-  PREPARED,
-  publishedItem,
-  sendControlsAhead,
-  TASK,
+  isReady,
+  type MessageItem,
+  mayDropOld,
+  type OutboxItem,
+  preparedItem,
+  prepareItem,
+  READY,
+  STARTED,
+  type TaskItem,
+  WAITING,
 } from './outbox-item.js';
+import type { DroppedMessage, SendWriter } from './send-writer.js';
 
-export type { DroppedMessage, OutboxHost } from './outbox-host.js';
 export type { Callback } from './outbox-item.js';
-
-const EMPTY_BYTES = new Uint8Array(0);
+export type { DroppedMessage, SendWriter } from './send-writer.js';
 
 /** Data held while the transport is backed up: at most this much waits in the transport first. */
 export const HOLD_AT = 1024 * 1024;
 
+/** The application's message in progress (sent in fragments): none, uncompressed, compressed. */
+const NONE = 0;
+const PLAIN = 1;
+const COMPRESSED = 2;
+
+type DropPolicy = DroppedMessage['policy'];
+
 /**
- * The slow side of sending, created for a connection only when needed: messages that wait
- * (behind a compression, a Blob being read, a stream being sent, or a peer that is not reading),
- * in order, as whole messages, under a backpressure limit with a policy: close the connection,
- * or drop the newest or the oldest whole messages.
+ * The send queue, created for a connection only when something has to wait (behind a
+ * compression, a Blob being read, a stream being sent, or a peer that is not reading): items
+ * in order, their asynchronous preparation, the backpressure limit (the policy decides:
+ * backpressure-policy.ts), `drain`. It calls the writer (send-writer.ts), one way; the writer
+ * tells it only that the transport took data or drained (`pump`, `onTransportDrain`).
  *
  * The frames the library sends by itself (automatic pongs, heartbeat pings, close echoes and
  * failures) never wait here. The application's close frame goes after every message sent
@@ -40,34 +57,48 @@ export const HOLD_AT = 1024 * 1024;
  * prepared (compressed, read from a Blob), so that asynchronous work never reorders what the
  * application sent (as in ws), but ahead of messages that are ready and held only because the
  * peer is not reading (so that a busy connection still answers and measures its round trip).
+ * Publishes never go inside a message the application sends in fragments (RFC 6455 §5.4).
  */
-export class Outbox {
-  private readonly queue: Item[] = [];
+export class Outbox implements Backlog {
+  private readonly queue: OutboxItem[] = [];
   /** Payload bytes waiting here (what `bufferedAmount` counts). */
-  private heldBytes = 0;
+  heldBytes = 0;
   /** The same messages as frames will weigh once serialized (what the limit counts). */
-  private heldCost = 0;
+  heldCost = 0;
+  droppedMessages = 0;
+  droppedBytes = 0;
+  private readonly policy: SendPolicy;
   private pumping = false;
   /** A send returned false: `drain` is owed once nothing waits and the transport is not backed up. */
   private owed = false;
+  /**
+   * The application's message in progress, as it sent it (NONE, PLAIN, COMPRESSED): its
+   * fragments all go alike (RFC 7692 §6). What went on the wire is the core's
+   * `sendingFragmented`.
+   */
+  private message: number;
   /** The first fragment of a message was dropped: the rest of that message is dropped too. */
   private dropping: { bytes: number; binary: boolean; policy: DropPolicy } | undefined;
+  /** Publishes that arrived in the middle of the application's message: they go after its end. */
+  private deferred: MessageItem[] | undefined;
   /** Waiting for the transport to drain (a stream being sent piece by piece). */
   private drainWaiters: (() => void)[] | undefined;
-  /** Waiting for the outbox to empty (a paced replay). */
+  /** Waiting for the queue to empty (a paced replay). */
   private idleWaiters: (() => void)[] | undefined;
-  /** A message sent in fragments: whether it is compressed (undefined: none in progress). */
-  fragmentsCompressed: boolean | undefined;
-  /** A compressed fragmented message was started on the wire (next frames have no RSV1). */
-  private compressing = false;
-  droppedMessages = 0;
-  droppedBytes = 0;
-  /** `fin` of the last data item queued, while any is queued. */
-  private lastDataFin: boolean | undefined;
-  /** Publishes that arrived in the middle of a message sent in fragments: they go after its end. */
-  private deferred: Item[] | undefined;
 
-  constructor(private readonly host: OutboxHost) {}
+  /**
+   * `midMessage`: a message sent in fragments straight to the wire is in progress (it is
+   * uncompressed: compressed messages always go through the queue).
+   */
+  constructor(
+    private readonly writer: SendWriter,
+    readonly limit: number,
+    policy: BackpressurePolicy,
+    midMessage: boolean,
+  ) {
+    this.policy = sendPolicy(policy);
+    this.message = midMessage ? PLAIN : NONE;
+  }
 
   /** True while anything waits: later sends must queue behind it. */
   get active(): boolean {
@@ -79,87 +110,64 @@ export class Outbox {
     return this.queue.length === 0 && this.deferred === undefined;
   }
 
-  get queuedBytes(): number {
-    return this.heldBytes;
+  /** Messages wait here once the transport holds this much. */
+  private get holdAt(): number {
+    return Math.min(HOLD_AT, this.limit);
+  }
+
+  pendingBytes(): number {
+    return this.writer._pendingBytes();
   }
 
   /**
-   * Whether a message (or fragment) goes compressed (RFC 7692 §6: a choice per message; all
-   * fragments of a message alike).
+   * Sends a message (or fragment) of the application at once when nothing waits and it needs
+   * no preparation, else queues it (`size` and `produce`: a Blob of `size` bytes read first).
+   * Returns false when it did not go at once (the caller should wait for `drain`).
    */
-  compresses(bytes: number, compress: boolean | undefined, fin: boolean): boolean {
-    let compressed = this.fragmentsCompressed;
-    if (compressed === undefined) {
-      const deflate = this.host._deflate;
-      compressed = deflate !== undefined && compress !== false && bytes >= deflate.threshold;
-    }
-    this.fragmentsCompressed = fin ? undefined : compressed;
-    return compressed;
-  }
-
-  /** Queues a message whose bytes are read first (a Blob of `size` bytes), in order. */
-  sendLater(
-    produce: () => Promise<Uint8Array>,
-    size: number,
-    binary: boolean,
-    fin: boolean,
-    cb: Callback | undefined,
-    compress: boolean | undefined,
-  ): void {
-    const compressed = this.compresses(size, compress, fin);
-    this.send(EMPTY_BYTES, binary, fin, cb, compressed, size, produce);
-  }
-
-  /** The rest of a message whose first fragment was dropped is dropped too. */
-  get droppingMessage(): boolean {
-    return this.dropping !== undefined;
-  }
-
-  /** Queues a message (or fragment); returns false (the caller should wait for `drain`). */
   send(
     payload: string | Uint8Array,
     binary: boolean,
     fin: boolean,
     cb: Callback | undefined,
-    compress: boolean,
-    size?: number,
+    compress: boolean | undefined,
+    bytes: number,
     produce?: () => Promise<Uint8Array>,
   ): boolean {
-    const bytes =
-      size ?? (typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length);
+    const first = this.message === NONE;
+    let compressed = this.message === COMPRESSED;
+    if (first) {
+      // RFC 7692 §6: compression is chosen per message.
+      const deflate = this.writer._deflate;
+      compressed = deflate !== undefined && compress !== false && bytes >= deflate.threshold;
+    }
+    this.message = fin ? NONE : compressed ? COMPRESSED : PLAIN;
+    if (this.dropping !== undefined) {
+      this.owed = true;
+      this.dropRest(bytes, fin, cb);
+      return false;
+    }
+    const writer = this.writer;
+    if (
+      !compressed &&
+      produce === undefined &&
+      this.queue.length === 0 &&
+      writer._pendingBytes() < this.holdAt
+    ) {
+      writer._deliverFrame(payload, binary, fin, undefined, cb);
+      if (fin && this.deferred !== undefined) this.endMessage();
+      return true;
+    }
     // No false answer is pending: the sender is not ignoring one, so the policy does not apply.
     const heeded = !this.owed;
     this.owed = true;
-    if (this.dropping !== undefined) {
-      this.dropRest(bytes, fin, cb);
-      if (fin) this.messageEnded();
-      return false;
-    }
-    // A whole message, or the first fragment of one, can be dropped; a later fragment cannot.
-    const midMessage = this.lastDataFin === undefined ? this.host._midMessage() : !this.lastDataFin;
-    const droppable = !midMessage;
-    this.lastDataFin = fin;
-    const item = new Item(
-      DATA,
-      payload,
-      binary,
-      fin,
-      cb,
-      bytes,
-      droppable,
-      compress,
-      !compress && produce === undefined,
-    );
-    item.produce = produce;
-    if (!this.admit(item, heeded)) {
-      if (this.queue.length === 0) this.lastDataFin = undefined;
+    const item = dataItem(payload, binary, fin, cb, bytes, first, compressed, produce);
+    if (!heeded && !this.admit(item)) {
       this.pump();
       return false;
     }
+    this.hold(item);
     this.queue.push(item);
-    this.heldBytes += bytes;
-    this.heldCost += frameCost(bytes);
-    if (fin && this.deferred !== undefined) this.messageEnded();
+    if (fin && this.deferred !== undefined) this.endMessage();
     this.pump();
     return false;
   }
@@ -170,10 +178,7 @@ export class Outbox {
    * when the policy dropped it or closed the connection.
    */
   publish(frame: Buffer | SharedFrame, bytes: number, binary: boolean): boolean {
-    const item = publishedItem(PREPARED, undefined, bytes, binary, false);
-    item.frame = frame;
-    item.ready = Buffer.isBuffer(frame);
-    return this.enqueuePublished(item);
+    return this.enqueuePublished(preparedItem(frame, bytes, binary));
   }
 
   /**
@@ -181,29 +186,17 @@ export class Outbox {
    * its compressor's state is its own, so no other connection's bytes would do (RFC 7692 §7.2.3).
    */
   publishOwn(payload: Uint8Array, binary: boolean): boolean {
-    return this.enqueuePublished(publishedItem(DATA, payload, payload.length, binary, true));
+    const item = dataItem(payload, binary, true, undefined, payload.length, true, true, undefined);
+    return this.enqueuePublished(item);
   }
 
-  /** A message sent in fragments ended: the publishes that waited for it go next. */
-  messageEnded(): void {
-    const deferred = this.deferred;
-    if (deferred === undefined) return;
-    this.deferred = undefined;
-    for (const item of deferred) this.queue.push(item);
-    this.pump();
-  }
-
-  private enqueuePublished(item: Item): boolean {
+  private enqueuePublished(item: MessageItem): boolean {
     // The publisher cannot wait for each subscriber's drain: the policy applies at the limit.
-    if (!this.admit(item, false)) return false;
-    this.heldBytes += item.bytes;
-    this.heldCost += frameCost(item.bytes);
+    if (!this.admit(item)) return false;
+    this.hold(item);
     // RFC 6455 §5.4: a message's fragments are not interleaved with another message (pings and
-    // pongs may sit between them).
-    const last = this.queue.findLast((queued) => queued.kind !== CONTROL);
-    const inMessage =
-      last === undefined ? this.host._midMessage() : last.kind === DATA && !last.fin;
-    if (inMessage) {
+    // pongs may sit between them). A message being dropped is not on the wire.
+    if (this.message !== NONE && this.dropping === undefined) {
       if (this.deferred === undefined) this.deferred = [item];
       else this.deferred.push(item);
       return true;
@@ -213,13 +206,21 @@ export class Outbox {
     return true;
   }
 
+  /** The application's message ended (its last fragment sent or queued): publishes go next. */
+  private endMessage(): void {
+    const deferred = this.deferred!;
+    this.deferred = undefined;
+    for (const item of deferred) this.queue.push(item);
+    this.pump();
+  }
+
   /** Resolves once the transport is not over its high-water mark (or the connection is gone). */
   drained(needDrain: () => boolean): Promise<void> {
     if (!needDrain()) return Promise.resolve();
     return new Promise((resolve) => {
       if (this.drainWaiters === undefined) this.drainWaiters = [resolve];
       else this.drainWaiters.push(resolve);
-      this.host._awaitTransport();
+      this.writer._awaitTransport();
     });
   }
 
@@ -231,14 +232,13 @@ export class Outbox {
     return new Promise((resolve) => {
       if (this.idleWaiters === undefined) this.idleWaiters = [resolve];
       else this.idleWaiters.push(resolve);
-      this.host._awaitTransport();
+      this.writer._awaitTransport();
     });
   }
 
-  /** Queues asynchronous work that must run in order with the sends (a Blob, a stream). */
+  /** Queues asynchronous work that must run in order with the sends (a stream). */
   task(work: () => Promise<void>, cb: Callback | undefined): void {
-    const item = new Item(TASK, undefined, false, true, cb, 0, false, false, false);
-    item.work = work;
+    const item: TaskItem = { kind: 'task', work, cb, stage: WAITING };
     this.queue.push(item);
     this.pump();
   }
@@ -250,20 +250,20 @@ export class Outbox {
     produce: (() => Promise<Uint8Array>) | undefined,
     cb: Callback | undefined,
   ): void {
-    const item = new Item(CONTROL, payload, true, true, cb, 0, false, false, produce === undefined);
-    item.produce = produce;
-    item.ping = ping;
+    const stage = produce === undefined ? READY : WAITING;
+    const item: ControlItem = { kind: 'control', ping, payload, produce, cb, stage };
     this.queue.push(item);
     this.pump();
   }
 
   /** The close frame goes after every message queued before it. */
   close(code: number | undefined, reason: string | Buffer | undefined): void {
-    this.dropDeferred();
-    const item = new Item(CLOSE, undefined, false, true, undefined, 0, false, false, true);
-    item.code = code;
-    item.reason = reason;
-    this.queue.push(item);
+    // The application's message never ends: publishes held for it are dropped.
+    this.message = NONE;
+    const deferred = this.deferred;
+    this.deferred = undefined;
+    if (deferred !== undefined) for (const item of deferred) this.unhold(item);
+    this.queue.push({ kind: 'close', code, reason });
     this.pump();
   }
 
@@ -272,21 +272,16 @@ export class Outbox {
     const queue = this.queue.splice(0);
     this.heldBytes = 0;
     this.heldCost = 0;
-    this.lastDataFin = undefined;
+    this.message = NONE;
     this.dropping = undefined;
     this.owed = false;
     this.deferred = undefined;
     // Each callback once: work still running for an aborted item reports nothing more.
-    for (const item of queue) if (item.cb !== undefined) process.nextTick(item.cb, closedError());
+    for (const item of queue) {
+      if (item.kind !== 'close' && item.cb !== undefined) process.nextTick(item.cb, closedError());
+    }
     this.wakeDrainWaiters();
     this.wakeIdleWaiters();
-  }
-
-  private wakeIdleWaiters(): void {
-    const waiters = this.idleWaiters;
-    if (waiters === undefined) return;
-    this.idleWaiters = undefined;
-    for (const resolve of waiters) resolve();
   }
 
   /** The transport drained (or was asked to report): wake stream senders, send what waits. */
@@ -297,89 +292,108 @@ export class Outbox {
 
   private wakeDrainWaiters(): void {
     const waiters = this.drainWaiters;
-    if (waiters === undefined) return;
     this.drainWaiters = undefined;
-    for (const resolve of waiters) resolve();
+    wake(waiters);
   }
 
-  /** Sends what can go now, in order: called after each write and when the transport drains. */
+  private wakeIdleWaiters(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = undefined;
+    wake(waiters);
+  }
+
+  /**
+   * Sends what can go now, in order: called after each write (the writer's flush), when the
+   * transport drains and when an item's preparation ends.
+   */
   pump(): void {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      const host = this.host;
-      const queue = this.queue;
-      while (queue.length > 0) {
-        const item = queue[0]!;
-        if (!item.ready && !(item.kind === PREPARED && frameReady(item))) {
-          if (!item.started) this.start(item);
-          break;
-        }
-        if (item.kind === DATA || item.kind === PREPARED) {
-          if (host._pendingBytes() >= host._holdAt) {
-            host._awaitTransport();
-            sendControlsAhead(this.queue, host);
-            break;
-          }
-          queue.shift();
-          this.unhold(item);
-          if (!host._sendsData()) {
-            if (item.cb !== undefined) process.nextTick(item.cb, closedError());
-            continue;
-          }
-          if (item.kind === PREPARED) host._deliverRaw(frameOf(item));
-          else host._deliverFrame(item.payload!, item.binary, item.fin, item.rsv1, item.cb);
-        } else if (item.kind === CLOSE) {
-          queue.shift();
-          host._deliverClose(item.code, item.reason);
-        } else if (item.kind === CONTROL) {
-          queue.shift();
-          host._deliverControl(item.ping, item.payload as Uint8Array, item.cb);
-        } else {
-          queue.shift();
-        }
-      }
-      if (queue.length === 0) {
-        this.lastDataFin = undefined;
-        if (this.idleWaiters !== undefined && this.deferred === undefined) {
-          if (host._pendingBytes() < host._holdAt || !host._sendsData()) this.wakeIdleWaiters();
-          else host._awaitTransport();
-        }
-        if (this.owed && host._sendsData()) {
-          if (host._pendingBytes() < host._holdAt) {
-            this.owed = false;
-            host._emitDrain();
-          } else {
-            host._awaitTransport();
-          }
-        }
-      }
+      this.sendReady();
+      if (this.queue.length === 0) this.settle();
     } finally {
       this.pumping = false;
     }
   }
 
-  /** Starts an item's asynchronous work (only ever the head's); when done, the queue goes on. */
-  private start(item: Item): void {
-    item.started = true;
-    if (item.kind === PREPARED) {
+  private sendReady(): void {
+    const writer = this.writer;
+    const queue = this.queue;
+    while (queue.length > 0) {
+      const item = queue[0]!;
+      if (!isReady(item)) {
+        if (item.kind !== 'close' && item.stage === WAITING) this.start(item);
+        return;
+      }
+      if (item.kind === 'data' || item.kind === 'prepared') {
+        if (writer._pendingBytes() >= this.holdAt) {
+          writer._awaitTransport();
+          this.sendControlsAhead();
+          return;
+        }
+        queue.shift();
+        this.unhold(item);
+        if (!writer._sendsData()) {
+          if (item.cb !== undefined) process.nextTick(item.cb, closedError());
+        } else if (item.kind === 'prepared') {
+          writer._deliverRaw(frameOf(item));
+        } else {
+          writer._deliverFrame(item.payload, item.binary, item.fin, item.rsv1, item.cb);
+        }
+      } else {
+        queue.shift();
+        if (item.kind === 'close') writer._deliverClose(item.code, item.reason);
+        else if (item.kind === 'control') writer._deliverControl(item.ping, item.payload!, item.cb);
+      }
+    }
+  }
+
+  /** Nothing waits: wake paced senders, emit an owed `drain` (once the transport allows). */
+  private settle(): void {
+    const writer = this.writer;
+    if (this.idleWaiters !== undefined && this.deferred === undefined) {
+      if (writer._pendingBytes() < this.holdAt || !writer._sendsData()) this.wakeIdleWaiters();
+      else writer._awaitTransport();
+    }
+    if (this.owed && writer._sendsData()) {
+      if (writer._pendingBytes() < this.holdAt) {
+        this.owed = false;
+        writer._emitDrain();
+      } else {
+        writer._awaitTransport();
+      }
+    }
+  }
+
+  /**
+   * The head message is held for the peer: pings and pongs queued behind messages that are all
+   * ready go now. A close frame, or anything still to be prepared, keeps the rest in order.
+   */
+  private sendControlsAhead(): void {
+    const queue = this.queue;
+    for (let i = 1; i < queue.length; ) {
+      const item = queue[i]!;
+      if (!isReady(item) || item.kind === 'close' || item.kind === 'task') return;
+      if (item.kind === 'control') {
+        queue.splice(i, 1);
+        this.writer._deliverControl(item.ping, item.payload!, item.cb);
+      } else {
+        i++;
+      }
+    }
+  }
+
+  /** Starts the head item's asynchronous preparation; when done, the queue goes on. */
+  private start(item: Exclude<OutboxItem, { kind: 'close' }>): void {
+    item.stage = STARTED;
+    if (item.kind === 'prepared') {
       (item.frame as SharedFrame).wait(this);
       return;
     }
-    const work =
-      item.kind === TASK
-        ? item.work!
-        : async () => {
-            if (item.produce !== undefined) item.payload = await item.produce();
-            if (item.compress) {
-              const first = !this.compressing;
-              this.compressing = !item.fin;
-              await compressItem(this.host._deflate!, item, first);
-            } else item.ready = true;
-          };
-    work().then(
+    prepareItem(item, this.writer._deflate).then(
       () => {
-        if (item.kind === TASK) item.ready = true;
+        item.stage = DONE;
         this.pump();
       },
       (error: Error) => {
@@ -387,51 +401,41 @@ export class Outbox {
         if (this.queue[0] !== item) return;
         // The item is lost; what follows still goes.
         this.queue.shift();
-        this.unhold(item);
-        this.host._emitAsyncError(error, item.cb);
+        if (item.kind === 'data') this.unhold(item);
+        this.writer._emitAsyncError(error, item.cb);
         this.pump();
       },
     );
   }
 
   /**
-   * Applies the backpressure limit to a new message; false when it does not go. The policy is
-   * for senders that ignore `send()`'s answer: a message sent while no false answer is pending
-   * always goes (so a producer that waits for `drain` never meets the policy); after one, a
-   * message goes while the backlog it finds is within the limit (as uWebSockets'
-   * maxBackpressure). The backlog thus exceeds the limit by two messages at most, and a message
-   * larger than the limit can go.
-   *
-   * 'drop-oldest' keeps the newest messages: only what waits here can be dropped (what the
-   * transport holds, at most the hold mark, is on its way), so the limit counts the payload
-   * bytes waiting here, and the oldest whole messages make room for the new one. Counting the
-   * transport too dropped every new message once it alone was over the limit.
+   * Applies the backpressure policy to a message sent while a false answer is pending (a
+   * publish always); false when it does not go. The backlog thus exceeds the limit by two
+   * messages at most, and a message larger than the limit can go (when it is heeded).
    */
-  private admit(item: Item, heeded: boolean): boolean {
-    const host = this.host;
-    const limit = host._maxBackpressure;
-    if (heeded) return true;
-    const policy = host._backpressurePolicy;
-    if (policy === 'drop-oldest') {
-      if (this.makeRoom(limit)) return true;
-    } else if (host._pendingBytes() + this.heldCost <= limit) {
-      return true;
+  private admit(item: MessageItem): boolean {
+    const policy = this.policy;
+    let verdict = policy.admit(item, this, false);
+    if (verdict === DROP_OLDEST) {
+      this.makeRoom();
+      verdict = policy.admit(item, this, true);
     }
-    if (policy !== 'close' && item.droppable) {
-      const reason = policy === 'drop-oldest' ? 'drop-oldest' : 'drop-newest';
-      if (item.fin) {
-        this.drop(item, reason);
-      } else {
+    if (verdict === GO) return true;
+    if (verdict === DROP_NEWEST) {
+      const name = policy.name as DropPolicy;
+      if (item.kind === 'data' && !item.fin) {
         // The first fragment: the whole message goes, fragment by fragment as they come.
-        this.dropping = { bytes: 0, binary: item.binary, policy: reason };
+        this.dropping = { bytes: 0, binary: item.binary, policy: name };
         this.dropRest(item.bytes, false, item.cb);
+      } else {
+        this.drop(item, name);
       }
       return false;
     }
-    // 'close', or a later fragment of a message already started (dropping it would cut the
-    // message in two): the connection is failed.
+    // Nothing can be dropped ('close', or a later fragment of a message already started:
+    // dropping it would cut the message in two): the connection is failed.
     this.abort();
-    host._failPolicy(
+    this.writer._failPolicy(
       CloseCode.PolicyViolation,
       'send buffer over its limit (the peer is not reading)',
     );
@@ -439,39 +443,36 @@ export class Outbox {
     return false;
   }
 
-  /** Drops the oldest whole messages waiting (never one being worked on) down to `limit`. */
-  private makeRoom(limit: number): boolean {
-    for (let i = 0; i < this.queue.length && this.heldBytes > limit; ) {
-      const old = this.queue[i]!;
-      const whole = (old.kind === DATA || old.kind === PREPARED) && old.droppable;
-      if (whole && !old.started && (i > 0 || old.ready)) {
-        this.queue.splice(i, 1);
+  /** Drops the oldest whole messages waiting down to the limit. */
+  private makeRoom(): void {
+    const queue = this.queue;
+    for (let i = 0; i < queue.length && this.heldBytes > this.limit; ) {
+      const old = queue[i]!;
+      if (mayDropOld(old, i === 0)) {
+        queue.splice(i, 1);
         this.unhold(old);
         this.drop(old, 'drop-oldest');
       } else {
         i++;
       }
     }
-    return this.heldBytes <= limit;
   }
 
-  /** Publishes waiting for a message that will never end (the connection is closing). */
-  private dropDeferred(): void {
-    if (this.deferred === undefined) return;
-    for (const item of this.deferred) this.unhold(item);
-    this.deferred = undefined;
+  private hold(item: MessageItem): void {
+    this.heldBytes += item.bytes;
+    this.heldCost += frameCost(item.bytes);
   }
 
-  private unhold(item: Item): void {
+  private unhold(item: MessageItem): void {
     this.heldBytes -= item.bytes;
     this.heldCost -= frameCost(item.bytes);
   }
 
-  private drop(item: Item, policy: DropPolicy): void {
+  private drop(item: MessageItem, policy: DropPolicy): void {
     this.droppedMessages++;
     this.droppedBytes += item.bytes;
     if (item.cb !== undefined) process.nextTick(item.cb, droppedError(policy));
-    this.host._emitDropped({ bytes: item.bytes, isBinary: item.binary, policy });
+    this.writer._emitDropped({ bytes: item.bytes, isBinary: item.binary, policy });
   }
 
   /** A fragment of a message being dropped; the last one reports the whole message. */
@@ -483,10 +484,14 @@ export class Outbox {
     if (!fin) return;
     this.dropping = undefined;
     this.droppedMessages++;
-    this.host._emitDropped({
+    this.writer._emitDropped({
       bytes: dropping.bytes,
       isBinary: dropping.binary,
       policy: dropping.policy,
     });
   }
+}
+
+function wake(waiters: (() => void)[] | undefined): void {
+  if (waiters !== undefined) for (const resolve of waiters) resolve();
 }

@@ -4,7 +4,7 @@ import { type Connection, ConnectionState, Opcode } from '../../protocol/index.j
 import type { PreparedMessage } from '../../pubsub/prepared-message.js';
 import { closedError } from '../connection/data.js';
 import { ListenerStore_ } from '../connection/listener-store.js';
-import type { BackpressurePolicy, BinaryType, BindingSettings } from '../connection/options.js';
+import type { BinaryType, BindingSettings } from '../connection/options.js';
 import type { RateBudget } from '../connection/rate-budget.js';
 import type { ReceiveMemory } from '../connection/receive-memory.js';
 import {
@@ -23,7 +23,7 @@ import { type Callback, type DroppedMessage, HOLD_AT, Outbox } from './outbox.js
 
 /**
  * The sending half of a WebSocket connection, and the state both halves share: queueing and
- * flushing frames, the outbox (OutboxHost), and the close timer armed once a close is under
+ * flushing frames (the writer the send queue calls, send-writer.ts), and the close timer armed once a close is under
  * way. SocketBase (socket-base.ts) adds the receiving half.
  */
 export abstract class SocketSend extends EventEmitter<WebSocketEvents> {
@@ -86,19 +86,25 @@ export abstract class SocketSend extends EventEmitter<WebSocketEvents> {
     cb: Callback | undefined,
     compress: boolean | undefined,
   ): boolean {
-    const box = this._box();
     const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-    if (box.droppingMessage) return box.send(payload, binary, fin, cb, false, bytes);
-    const compressed = box.compresses(bytes, compress, fin);
-    if (!compressed && !box.active && this._fits()) {
-      if (!this._sendsData()) {
-        this._sendAfterClose(bytes, cb);
-        return false;
-      }
+    if (!this._sendsData()) {
+      this._sendAfterClose(bytes, cb);
+      return false;
+    }
+    const box = this._outbox;
+    if (box !== undefined) return box.send(payload, binary, fin, cb, compress, bytes);
+    // Nothing ever waited, so a message in progress goes uncompressed (compression waits).
+    const deflate = this._deflate;
+    const compressed =
+      deflate !== undefined &&
+      compress !== false &&
+      bytes >= deflate.threshold &&
+      !this._conn!.sendingFragmented;
+    if (!compressed && this._fits()) {
       this._deliverFrame(payload, binary, fin, undefined, cb);
       return true;
     }
-    return box.send(payload, binary, fin, cb, compressed, bytes);
+    return this._box().send(payload, binary, fin, cb, compress, bytes);
   }
 
   /** Whether new messages may be sent: open, and `close()` not called. */
@@ -126,7 +132,7 @@ export abstract class SocketSend extends EventEmitter<WebSocketEvents> {
     this._closeTimer = setTimeout(() => transport.destroy(), ms);
   }
 
-  // ---- sending (OutboxHost) ----
+  // ---- the writer (SendWriter): what the send queue calls ----
 
   /** @internal */
   _pendingBytes(): number {
@@ -134,33 +140,18 @@ export abstract class SocketSend extends EventEmitter<WebSocketEvents> {
   }
 
   /** @internal */
-  _midMessage(): boolean {
-    return this._conn!.sendingFragmented;
-  }
-
-  /** @internal */
   _sendsData(): boolean {
     return this._conn?.state === ConnectionState.Open;
   }
 
-  /** @internal */
-  get _maxBackpressure(): number {
-    return this._settings!.maxBackpressure;
-  }
-
-  /** @internal */
-  get _holdAt(): number {
+  /** Bytes waiting in the transport beyond which messages wait in the queue. */
+  protected get _holdAt(): number {
     return Math.min(HOLD_AT, this._settings!.maxBackpressure);
   }
 
   /** @internal */
   _awaitTransport(): void {
     this._transport!.requestDrain();
-  }
-
-  /** @internal */
-  get _backpressurePolicy(): BackpressurePolicy {
-    return this._settings!.backpressurePolicy;
   }
 
   /** @internal Serializes one data frame (RSV1 given: already compressed). */
@@ -181,8 +172,6 @@ export abstract class SocketSend extends EventEmitter<WebSocketEvents> {
     }
     if (cb !== undefined) this._addCallback(cb);
     this._scheduleFlush();
-    // Publishes that waited for the end of a message sent in fragments go next.
-    if (fin && this._outbox !== undefined && !this._outbox.idle) this._outbox.messageEnded();
   }
 
   /** @internal */
@@ -280,7 +269,15 @@ export abstract class SocketSend extends EventEmitter<WebSocketEvents> {
   }
 
   protected _box(): Outbox {
-    if (this._outbox === undefined) this._outbox = new Outbox(this);
+    if (this._outbox !== undefined) return this._outbox;
+    // Without settings the connection never opened (a failed handshake): nothing will go.
+    const settings = this._settings;
+    this._outbox = new Outbox(
+      this,
+      settings?.maxBackpressure ?? HOLD_AT,
+      settings?.backpressurePolicy ?? 'close',
+      this._conn?.sendingFragmented === true,
+    );
     return this._outbox;
   }
 
@@ -351,7 +348,8 @@ export abstract class SocketSend extends EventEmitter<WebSocketEvents> {
       process.nextTick(done, closedError());
     }
     if (conn.eofToSend()) transport.end();
-    // Messages waiting for the transport may go now (writes often complete at once).
+    // Messages waiting for the transport may go now (writes often complete at once): the
+    // queue's one entry point from the writer, after the write, never inside a delivery.
     if (this._outbox?.active) this._outbox.pump();
     if (conn.closeExpected()) this._armCloseTimer();
   }

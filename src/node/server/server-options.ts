@@ -3,11 +3,11 @@ import type * as https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { PerMessageDeflateOptions } from '../../extensions/index.js';
 import type { OutgoingHeaders } from '../../handshake/index.js';
+import type { OriginPattern } from '../../handshake/origin-policy.js';
 import type { UndeliveredReport } from '../../pubsub/index.js';
 import type { PubSubOptions } from '../../pubsub/server-pubsub.js';
 import type { ConnectionSettings } from '../connection/options.js';
 import type { WebSocket } from '../websocket.js';
-import type { OriginPattern } from './upgrade-origins.js';
 
 /** What `verifyClient` is given, as in ws. */
 export interface VerifyClientInfo {

@@ -1,12 +1,17 @@
 import type { EventEmitter } from 'node:events';
 import type * as http from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { ResolvedDeflateOptions } from '../../extensions/index.js';
+import type { PerMessageDeflate } from '../../extensions/index.js';
 import {
+  type CheckedUpgrade,
+  checkOrigin,
+  checkUpgradeRequest,
+  type ExtensionNegotiator,
   HandshakeError,
   type OutgoingHeaders,
-  type ValidUpgrade,
-  validateUpgradeRequest,
+  serializeUpgradeResponse,
+  type UpgradeRefusal,
+  type UpgradeRequestHead,
 } from '../../handshake/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { BindingSettings } from '../connection/options.js';
@@ -26,7 +31,8 @@ export interface UpgradeHost extends EventEmitter<WebSocketServerEvents> {
 /** How a server's upgrade path is set up. */
 export interface UpgradeSetup {
   readonly settings: BindingSettings;
-  readonly deflateOptions: ResolvedDeflateOptions | undefined;
+  /** The one extension negotiation (`deflateNegotiator` today), given to `acceptUpgrade`. */
+  readonly negotiate: ExtensionNegotiator<() => PerMessageDeflate> | undefined;
   /** The `origins` / `allowMissingOrigin` check, when set. */
   readonly originAllowed: ((origin: string | undefined) => boolean) | undefined;
   readonly admission: ServerAdmission | undefined;
@@ -39,9 +45,11 @@ export interface UpgradeSetup {
 }
 
 /**
- * A server's upgrade path: admission, validation of the request (RFC 6455 §4.2.1), the
- * path, origin, `verifyClient` and `authenticate` checks, then the 101 and a new WebSocket,
- * or a refusal with its status.
+ * A server's upgrade path, the same for every transport: admission, the request checked
+ * (`checkUpgradeRequest`, src/handshake/upgrade.ts), the path, the origin (`checkOrigin`),
+ * the application's `verifyClient` and `authenticate`, then `acceptUpgrade` and a new
+ * WebSocket, or a refusal with its status. The request object with ws's shape is the
+ * transport's, asked for (`request()`) only when a hook or listener needs it.
  */
 export class UpgradeHandler {
   constructor(
@@ -50,72 +58,70 @@ export class UpgradeHandler {
   ) {}
 
   /**
-   * Completes (or refuses) the upgrade of `req` on `socket`; calls `callback(ws, req)` once the
-   * connection is open. `head` is what was read past the request's headers.
+   * Completes (or refuses) the upgrade of the request `head` on `socket`; calls
+   * `callback(ws, req)` once the connection is open. `rest` is what was read past the
+   * request's head; `request()` gives the request object hooks and listeners receive.
    */
   upgrade(
-    req: http.IncomingMessage,
+    head: UpgradeRequestHead | (() => UpgradeRequestHead),
+    request: () => http.IncomingMessage,
     socket: UpgradeSocket,
-    head: Buffer,
+    rest: Buffer,
     callback: (ws: WebSocket, req: http.IncomingMessage) => void,
   ): void {
     // Whatever throws on the way (an application hook, a header it gave, or a bug of ours)
     // ends this one request with 500, never the process.
     try {
-      this._check(req, socket, head, callback);
+      this._check(typeof head === 'function' ? head() : head, request, socket, rest, callback);
     } catch (error) {
       this._refuseWith(socket, error, true);
     }
   }
 
   private _check(
-    req: http.IncomingMessage,
+    head: UpgradeRequestHead,
+    request: () => http.IncomingMessage,
     socket: UpgradeSocket,
-    head: Buffer,
+    rest: Buffer,
     callback: (ws: WebSocket, req: http.IncomingMessage) => void,
   ): void {
     // Admission first: a refused connection costs no more work (503, as for a busy server).
     // A server of ours counted the socket at its accept already.
     const { admission } = this._setup;
     if (admission !== undefined && !this._setup.countedAtAccept) {
-      if (!admission.admit(socket.socket, clientAddress(req.socket))) {
+      if (!admission.admit(socket.socket, clientAddress(request().socket))) {
         this._refuse(socket, 503, 'Too many connections', { 'Retry-After': '1' });
         return;
       }
     }
-    const valid = validateUpgradeRequest({
-      method: req.method ?? '',
-      httpVersion: req.httpVersion,
-      headers: req.headers,
-      rawHeaders: req.rawHeaders,
-    });
-    if (!valid.ok) {
+    const checked = checkUpgradeRequest(head);
+    if (!checked.ok) {
       if (this._host.listenerCount('wsClientError') > 0) {
         const error = new HandshakeError(
           ErrorCode.InvalidUpgradeRequest,
-          valid.reason,
-          valid.status,
+          checked.reason,
+          checked.status,
         );
-        this._host.emit('wsClientError', error, socket.socket, req);
+        this._host.emit('wsClientError', error, socket.socket, request());
         return;
       }
-      this._refuse(socket, valid.status, valid.reason, valid.headers);
+      this._refuseWithResult(socket, checked);
       return;
     }
+    const req = request();
     if (!this._host.shouldHandle(req)) {
       this._refuse(socket, 400, 'Invalid path');
       return;
     }
-    // Cross-site WebSocket hijacking: a page of another site may not connect (RFC 6455 §10.2).
-    const { originAllowed } = this._setup;
-    if (originAllowed !== undefined && !originAllowed(valid.origin)) {
-      this._refuse(socket, 403, 'Origin not allowed');
+    const badOrigin = checkOrigin(checked, this._setup.originAllowed);
+    if (badOrigin !== undefined) {
+      this._refuseWithResult(socket, badOrigin);
       return;
     }
     const complete = (data: unknown) => {
       let ws: WebSocket | undefined;
       try {
-        ws = this._complete(req, socket, head, valid, data);
+        ws = this._complete(req, socket, rest, checked, data);
       } catch (error) {
         this._refuseWith(socket, error, true);
         return;
@@ -166,8 +172,8 @@ export class UpgradeHandler {
   private _complete(
     req: http.IncomingMessage,
     socket: UpgradeSocket,
-    head: Buffer,
-    upgrade: ValidUpgrade,
+    rest: Buffer,
+    checked: CheckedUpgrade,
     data: unknown,
   ): WebSocket | undefined {
     // The peer may have gone while an asynchronous check ran.
@@ -185,27 +191,26 @@ export class UpgradeHandler {
     }
     let protocol: string | undefined;
     try {
-      protocol = chooseProtocol(upgrade.protocols, this._host.options.handleProtocols, req);
+      protocol = chooseProtocol(checked.protocols, this._host.options.handleProtocols, req);
     } catch (error) {
       this._refuseWith(socket, error);
       return undefined;
     }
-    const { response, extensions, deflate } = acceptHead(
-      upgrade,
+    const { response, accepted: agreed } = acceptHead(
+      checked,
       protocol,
-      this._setup.deflateOptions,
-      this._setup.settings.connection.maxPayload,
+      this._setup.negotiate,
       this._host.listenerCount('headers') > 0
         ? (lines) => this._host.emit('headers', lines, req)
         : undefined,
     );
     socket.upgraded = true;
-    const accepted = socket.accept(response, head);
+    const accepted = socket.accept(response, rest);
     const ws = new WebSocket(null);
-    ws._protocol = protocol ?? '';
-    ws._extensions = extensions;
+    ws._protocol = agreed.protocol;
+    ws._extensions = agreed.extensions;
     ws.data = data;
-    ws._attach(accepted.transport, accepted.head, this._setup.settings, deflate);
+    ws._attach(accepted.transport, accepted.head, this._setup.settings, agreed.agreed?.());
     this._setup.opened(ws, socket.socket);
     return ws;
   }
@@ -223,6 +228,13 @@ export class UpgradeHandler {
     this._report(error);
     if (socket.upgraded) return;
     this._refuse(socket, 500);
+  }
+
+  /** Answers with a refusal of the upgrade step (`checkUpgradeRequest`, `checkOrigin`). */
+  private _refuseWithResult(socket: UpgradeSocket, refusal: UpgradeRefusal): void {
+    this._setup.admission?.release(socket.socket);
+    if (socket.upgraded) return;
+    socket.refuse(serializeUpgradeResponse(refusal));
   }
 
   /** An error on the upgrade path the application should see, if it listens. */

@@ -4,7 +4,12 @@ import type * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { resolveDeflateOptions } from '../../extensions/index.js';
-import { buildRejectResponse, hasToken } from '../../handshake/index.js';
+import {
+  asksForUpgrade,
+  originCheck,
+  serializeUpgradeResponse,
+  upgradeRequired,
+} from '../../handshake/index.js';
 import { CloseCode } from '../../protocol/index.js';
 import {
   type PublishData,
@@ -27,7 +32,8 @@ import { Lifetimes } from './lifetimes.js';
 import { ServerAdmission } from './server-admission.js';
 import type { ServerOptions, WebSocketServerEvents } from './server-options.js';
 import { UpgradeHandler } from './server-upgrade.js';
-import { originCheck } from './upgrade-origins.js';
+import { deflateNegotiator } from './upgrade-accept.js';
+import { incomingMessage, parsedHead, requestHead } from './upgrade-request.js';
 
 export type {
   ServerOptions,
@@ -101,7 +107,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     this.options = { clientTracking: true, ...options };
     this._upgrader = new UpgradeHandler(this, {
       settings: this._settings,
-      deflateOptions,
+      // The one place extensions are negotiated (permessage-deflate today).
+      negotiate: deflateNegotiator(deflateOptions, this._settings.connection.maxPayload),
       originAllowed,
       admission: this._admission,
       // A server of ours counts its sockets from their TCP accept.
@@ -119,9 +126,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       this._ownsServer = true;
     } else if (options.port !== undefined) {
       this._server = http.createServer(limits, (_req, res) => {
-        const body = http.STATUS_CODES[426]!;
-        res.writeHead(426, { 'Content-Length': body.length, 'Content-Type': 'text/plain' });
-        res.end(body);
+        const answer = PLAIN_REQUEST_ANSWER;
+        res.writeHead(answer.status, {
+          ...Object.fromEntries(answer.headers),
+          'Content-Length': Buffer.byteLength(answer.body),
+        });
+        res.end(answer.body);
       });
       this._ownsServer = true;
       this._server.listen(options.port, options.host, options.backlog, callback);
@@ -157,17 +167,20 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   private _listen(options: ServerOptions, callback: (() => void) | undefined): TcpListener {
     const listener = new TcpListener(
       {
-        onRequest: (socket, req, rest) => {
-          // Plain HTTP requests get 426, as from ws's standalone server.
-          if (req.headers.upgrade === undefined || !hasToken(req.headers.connection, 'upgrade')) {
-            socket.refuse(
-              buildRejectResponse(426, {
-                headers: { Upgrade: 'websocket', 'Sec-WebSocket-Version': '13' },
-              }),
-            );
+        onRequest: (socket, parsed, rest) => {
+          const head = parsedHead(parsed);
+          if (!asksForUpgrade(head)) {
+            socket.refuse(serializeUpgradeResponse(PLAIN_REQUEST_ANSWER));
             return;
           }
-          this._upgrader.upgrade(req, socket, rest, (ws) => this.emit('connection', ws, req));
+          let req: http.IncomingMessage | undefined;
+          const request = () => {
+            req ??= incomingMessage(socket, parsed);
+            return req;
+          };
+          this._upgrader.upgrade(head, request, socket, rest, (ws, r) =>
+            this.emit('connection', ws, r),
+          );
         },
         onConnection: (socket) => this._admission?.accepted(socket.socket),
         onError: (error) => {
@@ -325,9 +338,18 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     if (upgradeSocket.upgraded) {
       throw new Error('handleUpgrade() was called more than once with the same socket');
     }
-    this._upgrader.upgrade(req, upgradeSocket, head, callback);
+    this._upgrader.upgrade(
+      () => requestHead(req),
+      () => req,
+      upgradeSocket,
+      head,
+      callback,
+    );
   }
 }
+
+/** Plain HTTP requests at a server of ours get 426, as from ws's standalone server. */
+const PLAIN_REQUEST_ANSWER = upgradeRequired();
 
 function positive(name: string, value: number): number {
   if (!(value > 0)) throw new TypeError(`${name} must be a positive number`);

@@ -5,11 +5,15 @@ import {
   type ResolvedDeflateOptions,
 } from '../../extensions/index.js';
 import {
-  buildAcceptResponse,
+  acceptUpgrade,
+  type CheckedUpgrade,
+  type ExtensionNegotiator,
   HandshakeError,
   HandshakeErrorCode,
-  type ValidUpgrade,
+  serializeUpgradeResponse,
+  type UpgradeAccept,
 } from '../../handshake/index.js';
+import { nodeDeflatePort } from '../extensions/zlib-port.js';
 import type { ServerOptions, VerifyClientCallback, VerifyClientInfo } from './server-options.js';
 
 /**
@@ -30,31 +34,24 @@ export function chooseProtocol(
   return chosen;
 }
 
-export interface AcceptHead {
+export interface AcceptHead<T> {
   response: string;
-  extensions: string;
-  deflate: PerMessageDeflate | undefined;
+  accepted: UpgradeAccept<T>;
 }
 
 /**
- * The 101 response and the extension agreed (RFC 7692: the first acceptable
- * permessage-deflate offer, if compression is on). `onHeaders` (the server's `headers` event)
- * may change the lines; one with CR or LF would inject headers or a body, and throws.
+ * The 101 for `checked` (`acceptUpgrade`, with the extensions `negotiate` agrees) as bytes.
+ * `onHeaders` (the server's `headers` event) may change the lines; one with CR or LF would
+ * inject headers or a body, and throws.
  */
-export function acceptHead(
-  upgrade: ValidUpgrade,
+export function acceptHead<T>(
+  checked: CheckedUpgrade,
   protocol: string | undefined,
-  deflateOptions: ResolvedDeflateOptions | undefined,
-  maxPayload: number,
+  negotiate: ExtensionNegotiator<T> | undefined,
   onHeaders: ((lines: string[]) => void) | undefined,
-): AcceptHead {
-  let extensions = '';
-  let agreed: ReturnType<typeof negotiateServer>;
-  if (deflateOptions !== undefined && upgrade.extensions.length > 0) {
-    agreed = negotiateServer(upgrade.extensions, deflateOptions);
-    if (agreed !== undefined) extensions = agreed.response;
-  }
-  let response = buildAcceptResponse({ key: upgrade.key, protocol, extensions });
+): AcceptHead<T> {
+  const accepted = acceptUpgrade(checked, { protocol, negotiate });
+  let response = serializeUpgradeResponse(accepted);
   if (onHeaders !== undefined) {
     const lines = response.slice(0, -4).split('\r\n');
     onHeaders(lines);
@@ -66,11 +63,28 @@ export function acceptHead(
     }
     response = `${lines.join('\r\n')}\r\n\r\n`;
   }
-  const deflate =
-    agreed === undefined
-      ? undefined
-      : new PerMessageDeflate(agreed.params, 'server', deflateOptions!, maxPayload);
-  return { response, extensions, deflate };
+  return { response, accepted };
+}
+
+/**
+ * The server's extension negotiation, injected into `acceptUpgrade`: permessage-deflate
+ * (RFC 7692, the first acceptable offer) when compression is on. What it agrees opens the
+ * codec once the 101 is out (the codec takes a share of the zlib limit at its creation).
+ */
+export function deflateNegotiator(
+  options: ResolvedDeflateOptions | undefined,
+  maxPayload: number,
+): ExtensionNegotiator<() => PerMessageDeflate> | undefined {
+  if (options === undefined) return undefined;
+  return (offers) => {
+    const agreed = negotiateServer(offers, options);
+    if (agreed === undefined) return undefined;
+    const { params } = agreed;
+    return {
+      response: agreed.response,
+      agreed: () => new PerMessageDeflate(params, 'server', options, maxPayload, nodeDeflatePort),
+    };
+  };
 }
 
 /**

@@ -74,6 +74,14 @@ export class StreamTransport implements Transport {
         this.marking = false;
         notifyDrain(this);
       });
+    } else if (socket.writableEnded) {
+      // Ending: a Writable emits no 'drain' any more and takes no marker write; 'finish' says
+      // that everything queued, the end included, is written.
+      this.marking = true;
+      socket.once('finish', () => {
+        this.marking = false;
+        notifyDrain(this);
+      });
     }
     // Else the socket emits 'drain' once its queue is empty.
   }

@@ -1,6 +1,5 @@
 import { lookup } from 'node:dns';
 import { EventEmitter } from 'node:events';
-import { IncomingMessage } from 'node:http';
 import { type AddressInfo, isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
@@ -17,7 +16,7 @@ import type { UpgradeSocket } from './upgrade-socket.js';
 /** What the listener reports to the server. */
 export interface TcpListenerEvents {
   /** A complete request head; `rest` is what arrived after it (owned). */
-  onRequest(socket: TcpUpgradeSocket, req: IncomingMessage, rest: Buffer): void;
+  onRequest(socket: TcpUpgradeSocket, head: ParsedRequestHead, rest: Buffer): void;
   /** A connection was accepted (before any byte of its request). */
   onConnection(socket: TcpUpgradeSocket): void;
   /** An accept failed (EMFILE...). */
@@ -37,7 +36,7 @@ const MAX_HELD = 64 * 1024;
 
 /**
  * The standalone server's listening socket on a libuv TCP handle: accepts connections, reads
- * and parses their request head itself, and hands each to the server with an IncomingMessage.
+ * and parses their request head itself, and hands each parsed head to the server.
  */
 export class TcpListener {
   private handle: TcpHandle | undefined;
@@ -140,8 +139,8 @@ export class TcpListener {
   }
 
   /** @internal */
-  _request(socket: TcpUpgradeSocket, req: IncomingMessage, rest: Buffer): void {
-    this.events.onRequest(socket, req, rest);
+  _request(socket: TcpUpgradeSocket, head: ParsedRequestHead, rest: Buffer): void {
+    this.events.onRequest(socket, head, rest);
   }
 }
 
@@ -290,7 +289,7 @@ export class TcpUpgradeSocket extends EventEmitter implements UpgradeSocket {
     // Reading goes on, to see a peer that leaves while the server decides; the bytes after
     // the head (frames already) are kept, copied from the shared read buffer.
     this.hold(chunk.subarray(result.bodyOffset));
-    this.listener._request(this, incomingMessage(this, result.head), EMPTY);
+    this.listener._request(this, result.head, EMPTY);
   }
 
   private hold(bytes: Buffer): void {
@@ -350,20 +349,6 @@ function onWriteDone(this: WriteReq): void {
 
 function onShutdownDone(this: { owner?: unknown }): void {
   (this.owner as TcpUpgradeSocket)._shutdownDone();
-}
-
-/** The request as http.Server would have given it, so hooks and listeners see the usual object. */
-function incomingMessage(socket: TcpUpgradeSocket, head: ParsedRequestHead): IncomingMessage {
-  const req = new IncomingMessage(socket as never);
-  req.method = head.method;
-  req.url = head.url;
-  req.httpVersion = head.httpVersion;
-  req.httpVersionMajor = head.httpVersionMajor;
-  req.httpVersionMinor = head.httpVersionMinor;
-  req.headers = head.headers as IncomingMessage['headers'];
-  req.rawHeaders = head.rawHeaders;
-  req.complete = true;
-  return req;
 }
 
 /** Native code requires onread to stay a function. */

@@ -20,6 +20,9 @@ const SHUTDOWN_DONE = 8;
 const CLOSED = 16;
 const DRAIN_WANTED = 32;
 
+/** Heads that arrived while reading was paused: rare, so kept aside rather than in a field. */
+const heldHeads = new WeakMap<TcpTransport, Buffer>();
+
 /**
  * A transport straight over a libuv TCP handle: reads land in one read buffer shared by every
  * connection (data is handed out as `borrowed`), writes go out with one `writev` per flush.
@@ -103,6 +106,11 @@ export class TcpTransport implements Transport {
     if ((this.state & (READING | CLOSED | EOF_RECEIVED)) === 0 && this.handle.readStart() === 0) {
       this.state |= READING;
     }
+    const head = heldHeads.get(this);
+    if (head !== undefined && (this.state & (READING | EOF_RECEIVED)) !== 0) {
+      heldHeads.delete(this);
+      process.nextTick(deliverHead, this, head);
+    }
   }
 
   requestDrain(): void {
@@ -175,7 +183,10 @@ export class TcpTransport implements Transport {
 
   /** @internal */
   _deliver(head: Buffer): void {
-    if ((this.state & CLOSED) === 0) this.sink!._onTransportData(head, false);
+    if ((this.state & CLOSED) !== 0) return;
+    // Paused before the head went out: it waits for resume(), like bytes still in the kernel.
+    if ((this.state & READING) === 0) heldHeads.set(this, head);
+    else this.sink!._onTransportData(head, false);
   }
 }
 

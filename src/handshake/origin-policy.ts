@@ -1,4 +1,4 @@
-import { asciiLowerCase } from '../../handshake/tokens.js';
+import { asciiLowerCase } from './tokens.js';
 
 /** An allowed origin: exact (ASCII case-insensitive) or a pattern tested on the value as sent. */
 export type OriginPattern = string | RegExp;
