@@ -21,14 +21,16 @@ const decoder = new TextDecoder();
 const text = (payload: string | Uint8Array): string =>
   typeof payload === 'string' ? payload : decoder.decode(payload);
 
-/** A compressor whose output is `z:` + its input, called back when `finish` runs. */
+/**
+ * A compressor (`encode`, what compressItem calls) whose output is `z:` + its input, called
+ * back when `finish` runs.
+ */
 export class FakeDeflate {
   readonly shared = undefined;
   readonly waiting: (() => void)[] = [];
   failNext = false;
   constructor(readonly threshold = 0) {}
 
-  /** The send side of the Extension interface (src/protocol/extension.ts). */
   encode(data: Uint8Array, _fin: boolean, cb: (error: Error | null, out?: Buffer) => void): void {
     const fail = this.failNext;
     this.failNext = false;

@@ -22,9 +22,11 @@ import type { WebSocketEvents } from '../websocket-events.js';
 import { type Callback, type DroppedMessage, HOLD_AT, Outbox } from './outbox.js';
 
 /**
- * The sending half of a WebSocket connection, and the state both halves share: queueing and
- * flushing frames (the writer the send queue calls, send-writer.ts), and the close timer armed once a close is under
- * way. SocketBase (socket-base.ts) adds the receiving half.
+ * The sending half of a WebSocket connection, and the state both halves share: the entry
+ * points of sending (straight to the wire when nothing waits, else through the send queue,
+ * outbox.ts), the writer the queue calls (send-writer.ts: frames into the core, flushes to
+ * the transport), and the close timer armed once a close is under way. SocketBase
+ * (socket-base.ts) adds the receiving half.
  */
 export abstract class SocketSend extends EventEmitter<WebSocketEvents> {
   abstract get readyState(): number;

@@ -306,6 +306,46 @@ describe('maxBackpressure and its policies', () => {
     );
   });
 
+  it('a message waiting behind a stream in progress is a whole message: drop-oldest may drop it', async (t) => {
+    const { server, peer } = await rawPair(t, {
+      maxBackpressure: 1 * KiB,
+      backpressurePolicy: 'drop-oldest',
+    });
+    let finish!: () => void;
+    const paused = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    async function* source() {
+      yield Buffer.from('piece');
+      await paused;
+    }
+    const streamed = server.sendStream(source());
+    const first = await peer.nextFrame(SLOW);
+    assert.deepEqual([first.opcode, first.fin, first.payload.toString()], [2, false, 'piece']);
+    const outcomes = new Map<number, string>();
+    const record = (id: number) => (error?: Error | null) =>
+      outcomes.set(id, error ? ((error as { code?: string }).code ?? 'error') : 'written');
+    // Both wait behind the stream, whose message is on the wire, unfinished. They are not
+    // fragments of it: the first makes room for the second (it used to be taken for a later
+    // fragment, which cannot be dropped, so the newest was dropped instead).
+    assert.equal(server.send(Buffer.alloc(2 * KiB, 1), record(1)), false);
+    assert.equal(server.send(Buffer.alloc(2 * KiB, 2), record(2)), false);
+    assert.equal(server.readyState, WebSocket.OPEN);
+    assert.equal(server.droppedMessages, 1);
+    finish();
+    await streamed;
+    await until(() => outcomes.size === 2, 'both sends called back');
+    assert.deepEqual([outcomes.get(1), outcomes.get(2)], ['WS_ERR_MESSAGE_DROPPED', 'written']);
+    const frames = await readUntil(peer, (frame) => frame.payload.length === 2 * KiB);
+    assert.deepEqual(
+      frames.map((frame) => [frame.opcode, frame.fin, frame.payload[0]]),
+      [
+        [0, true, undefined],
+        [2, true, 2],
+      ],
+    );
+  });
+
   it('a message larger than the limit goes; one sent despite a false answer meets the policy', async (t) => {
     const { server, client } = await connectPair(t, { maxBackpressure: 64 * KiB });
     const big = Buffer.alloc(MiB, 7);

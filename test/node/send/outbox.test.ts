@@ -249,4 +249,40 @@ describe('Outbox', () => {
     await settle();
     assert.deepEqual(calls, [null, null]);
   });
+
+  it('a ping whose payload cannot be read is reported and leaves the counts alone', async () => {
+    const { writer, box } = queueWith();
+    writer.pending = HELD;
+    sendText(box, 'held');
+    const errors: (Error | null | undefined)[] = [];
+    box.control(
+      true,
+      undefined,
+      () => Promise.reject(new Error('unreadable')),
+      (e) => errors.push(e),
+    );
+    await settle();
+    writer.pending = 0;
+    box.onTransportDrain();
+    await settle();
+    assert.equal(errors.length, 1);
+    assert.match(String(errors[0]), /unreadable/);
+    assert.equal(box.heldBytes, 0);
+    assert.equal(box.heldCost, 0);
+    assert.deepEqual(writer.texts(), ['held']);
+  });
+
+  it('after a compressed message in fragments is dropped, the next message chooses afresh', async () => {
+    const deflate = new FakeDeflate(10);
+    const { writer, box } = queueWith({ deflate, limit: 100, policy: 'drop-newest' });
+    writer.pending = 100;
+    sendText(box, 'x'.repeat(200), { compress: false }); // heeded: queued
+    sendText(box, 'compressed first', { fin: false }); // dropped, with the rest of its message
+    sendText(box, 'end');
+    assert.equal(writer.dropped.length, 1);
+    writer.pending = 0;
+    box.onTransportDrain();
+    assert.equal(sendText(box, 'small'), true, 'under the threshold: straight out, uncompressed');
+    assert.deepEqual(writer.texts(), ['x'.repeat(200), 'small']);
+  });
 });
