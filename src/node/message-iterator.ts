@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import type { RawData, WebSocketEvents } from './websocket-events.js';
+import type { RawData, WebSocketEvents } from './connection/websocket-events.js';
 
 /** What the iterator needs of a connection (a WebSocket): its events, and to hold reading. */
 export interface MessageSource extends EventEmitter<WebSocketEvents> {

@@ -25,12 +25,12 @@ import {
   OPEN,
   PAUSED,
 } from './connection/socket-state.js';
+import type { RawData } from './connection/websocket-events.js';
 import { type EventHandler, type EventTargetMethods, installEventTarget } from './event-target.js';
 import { MessageIterator } from './message-iterator.js';
 import type { Callback } from './send/outbox.js';
-import type { RawData } from './websocket-events.js';
 
-export type { RawData, WebSocketEvents } from './websocket-events.js';
+export type { RawData, WebSocketEvents } from './connection/websocket-events.js';
 
 /** Options of `server.publish` and `ws.publish`. */
 export type PublishOptions = TopicPublishOptions<WebSocket>;

@@ -302,12 +302,14 @@ export class Connection implements ReceiverSink {
 
   /**
    * Starts the closing handshake (RFC 6455 §5.5.1, §7.1.2). Throws a UsageError for a code the
-   * API may not send or a reason over 123 bytes; does nothing once a close frame was sent.
+   * API may not send or a reason over 123 bytes; sends nothing once a close frame was sent.
+   * Asked again once the handshake is over (both close frames), TCP may end (`eofToSend`).
    */
   sendClose(code?: number, reason?: string | Uint8Array): void {
     const payload = encodeClosePayload(code, reason);
-    if ((this.flags & CLOSE_SENT) !== 0 || this._state === ConnectionState.Closed) return;
-    this.writeClose(payload);
+    if (this._state === ConnectionState.Closed) return;
+    if ((this.flags & CLOSE_SENT) === 0) this.writeClose(payload);
+    else if ((this.flags & CLOSE_RECEIVED) !== 0) this.flags |= EOF_WANTED;
   }
 
   /**

@@ -363,6 +363,9 @@ class SendClose implements Cmd {
     // Arguments are checked first, in any state; a valid call once closing does nothing.
     const ok = expectUsage(step, !validArgs, () => h.conn.sendClose(this.code, this.reason));
     if (ok && !m.closeSent && !m.closed) markCloseSent(m, closeFrame(this.code, reasonBytes));
+    // Asked again once both close frames went (RFC 6455 §7.1.1 lets a client stop waiting for
+    // the server's TCP close; ws ends TCP then too): the core asks for EOF, in either role.
+    else if (ok && !m.closed && m.closeEvent !== undefined) m.eofExpected = true;
     sync(m, h, step, false);
   }
   toString = () =>

@@ -443,6 +443,19 @@ describe('the closing handshake', () => {
     assert.equal(conn.eofToSend(), false, 'once');
   });
 
+  it('a client asked to close again once the handshake is over ends TCP (as ws does), and only then', () => {
+    const { conn, output } = recordingConnection({ role: 'client' });
+    conn.sendClose(1000);
+    conn.sendClose(1000);
+    assert.equal(output().eof, false, 'the server has not answered yet');
+    conn.receiveData(encodeFrame({ opcode: Opcode.Close, payload: closePayload(1000) }));
+    assert.equal(output().eof, false);
+    conn.sendClose(1000);
+    const out = output();
+    assert.equal(out.frames.length, 0, 'no second close frame');
+    assert.equal(out.eof, true);
+  });
+
   it("a client never asks for EOF before the server's (the server closes TCP), then answers it", () => {
     const { conn, output } = recordingConnection({ role: 'client' });
     conn.sendClose(1000);

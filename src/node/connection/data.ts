@@ -1,4 +1,5 @@
-import { ErrorCode, UsageError } from '../../protocol/index.js';
+// The send path's error for a connection that is closing or closed (send/ is below connection/).
+export { closedError } from '../send/send-errors.js';
 
 /** A payload as the protocol core takes it: text stays a string, the rest becomes bytes (no copy). */
 export function toPayload(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array {
@@ -18,12 +19,4 @@ export function toPayload(data: string | ArrayBuffer | ArrayBufferView): string 
 
 export function toArrayBuffer(data: Buffer): ArrayBuffer {
   return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
-}
-
-/** Sending (or a send still queued) on a connection that is closing or closed: local misuse. */
-export function closedError(): UsageError {
-  return new UsageError(
-    ErrorCode.InvalidState,
-    'WebSocket is not open: readyState 2+ (CLOSING or CLOSED)',
-  );
 }

@@ -1,8 +1,11 @@
 import { type ConnectionConfig, connectionConfig, type Role } from '../../protocol/index.js';
+import type { BackpressurePolicy } from '../send/backpressure-policy.js';
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions, validateHeartbeat } from './heartbeat.js';
 import { MemoryBudget, type MemoryPolicy, processMemoryBudget } from './memory-budget.js';
 
 /** Settings of an open connection, shared by server-side sockets and the client. */
+export type { BackpressurePolicy };
+
 export interface ConnectionSettings {
   /** Largest message accepted, in bytes (0: no limit). Default 100 MiB. Larger ones get 1009. */
   maxPayload?: number;
@@ -61,8 +64,6 @@ export interface ConnectionSettings {
    */
   memoryBudgetPolicy?: MemoryPolicy;
 }
-
-export type BackpressurePolicy = 'close' | 'drop-newest' | 'drop-oldest';
 
 export interface RateLimit {
   /** Messages (and control frames) per second. */

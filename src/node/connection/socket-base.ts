@@ -12,7 +12,6 @@ import {
 import type { ServerPubSub } from '../../pubsub/server-pubsub.js';
 import type { TopicMember } from '../../pubsub/topic-member.js';
 import type { SendWriter } from '../send/send-writer.js';
-import { runCallbacks, SocketSend } from '../send/socket-send.js';
 import { StreamTransport } from '../transport/stream-transport.js';
 import type { Transport, TransportSink } from '../transport/transport.js';
 import { ConnectionEvents } from './connection-events.js';
@@ -21,6 +20,7 @@ import { type HeartbeatMember, joinHeartbeat, leaveHeartbeat } from './heartbeat
 import type { BindingSettings } from './options.js';
 import { RateBudget } from './rate-budget.js';
 import { ReceiveMemory } from './receive-memory.js';
+import { runCallbacks, SocketSend } from './socket-send.js';
 import {
   ALIVE,
   BACKLOG,

@@ -1,5 +1,3 @@
-import type { BackpressurePolicy } from '../connection/options.js';
-
 /** What the queue holds, as a policy sees it. */
 export interface Backlog {
   /** Payload bytes of the messages waiting in the queue (what `bufferedAmount` counts). */
@@ -82,3 +80,5 @@ export function sendPolicy(name: BackpressurePolicy): SendPolicy {
       ? dropNewestPolicy
       : closePolicy;
 }
+
+export type BackpressurePolicy = 'close' | 'drop-newest' | 'drop-oldest';

@@ -1,7 +1,6 @@
 import { CloseCode } from '../../protocol/index.js';
 import type { SharedFrame } from '../../pubsub/prepared-message.js';
-import { closedError } from '../connection/data.js';
-import type { BackpressurePolicy } from '../connection/options.js';
+import type { BackpressurePolicy } from './backpressure-policy.js';
 import {
   type Backlog,
   DROP_NEWEST,
@@ -29,6 +28,7 @@ import {
   type TaskItem,
   WAITING,
 } from './outbox-item.js';
+import { closedError } from './send-errors.js';
 import type { DroppedMessage, SendWriter } from './send-writer.js';
 
 export type { Callback } from './outbox-item.js';

@@ -2,11 +2,13 @@ import { EventEmitter } from 'node:events';
 import type { PerMessageDeflate } from '../../extensions/permessage-deflate/codec.js';
 import { type Connection, ConnectionState, Opcode } from '../../protocol/index.js';
 import type { PreparedMessage } from '../../pubsub/prepared-message.js';
-import { closedError } from '../connection/data.js';
-import { ListenerStore_ } from '../connection/listener-store.js';
-import type { BinaryType, BindingSettings } from '../connection/options.js';
-import type { RateBudget } from '../connection/rate-budget.js';
-import type { ReceiveMemory } from '../connection/receive-memory.js';
+import { type Callback, type DroppedMessage, HOLD_AT, Outbox } from '../send/outbox.js';
+import type { Transport } from '../transport/transport.js';
+import { closedError } from './data.js';
+import { ListenerStore_ } from './listener-store.js';
+import type { BinaryType, BindingSettings } from './options.js';
+import type { RateBudget } from './rate-budget.js';
+import type { ReceiveMemory } from './receive-memory.js';
 import {
   ALIVE,
   CLIENT_CLOSE_WAIT,
@@ -16,10 +18,8 @@ import {
   FLUSH_SCHEDULED,
   IN_RECEIVE,
   OPEN,
-} from '../connection/socket-state.js';
-import type { Transport } from '../transport/transport.js';
-import type { WebSocketEvents } from '../websocket-events.js';
-import { type Callback, type DroppedMessage, HOLD_AT, Outbox } from './outbox.js';
+} from './socket-state.js';
+import type { WebSocketEvents } from './websocket-events.js';
 
 /**
  * The sending half of a WebSocket connection, and the state both halves share: the entry
@@ -53,7 +53,7 @@ export abstract class SocketSend extends EventEmitter<WebSocketEvents> {
   protected _conn: Connection | undefined;
   protected _settings: BindingSettings | undefined;
   protected _closeTimer: NodeJS.Timeout | undefined;
-  /** State bits: ALIVE, FLUSH_SCHEDULED, IN_RECEIVE, PAUSED, INFLATING, CLOSE_QUEUED, BACKLOG. */
+  /** State bits: ALIVE, FLUSH_SCHEDULED, IN_RECEIVE, PAUSED, CLOSE_QUEUED, BACKLOG, CLOSE_WAIT. */
   protected _bits = ALIVE;
   /** Heartbeat sweeps missed in a row. */
   protected _missed = 0;
@@ -231,13 +231,8 @@ export abstract class SocketSend extends EventEmitter<WebSocketEvents> {
 
   /** @internal */
   _deliverClose(code: number | undefined, reason: string | Buffer | undefined): void {
-    const conn = this._conn!;
-    if (conn.closeSent) {
-      if (conn.closeReceived) this._transport!.end();
-      return;
-    }
-    if (conn.state === ConnectionState.Closed) return;
-    conn.sendClose(code, reason);
+    // The core decides: a close frame, or TCP's end once the closing handshake is over.
+    this._conn!.sendClose(code, reason);
     this._scheduleFlush();
   }
 

@@ -1,5 +1,5 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import type { DroppedMessage } from './send/send-writer.js';
+import type { DroppedMessage } from '../send/send-writer.js';
 
 /** A received binary message, per `binaryType`: a Buffer, an ArrayBuffer, or a list of Buffers. */
 export type RawData = Buffer | ArrayBuffer | Buffer[];
