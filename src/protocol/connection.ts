@@ -116,6 +116,12 @@ const FRAGMENTING = 32;
 const DECODING = 64;
 
 /**
+ * The agreed extension of a connection that has one, kept aside: a connection without one
+ * (most) carries no field for it. Looked up once per decoded message.
+ */
+const extensions = new WeakMap<Connection, Extension>();
+
+/**
  * Decoded messages waiting for `resume()` (the binding paused while they were decoded): rare,
  * so kept aside rather than in a field every connection would carry.
  */
@@ -136,8 +142,6 @@ export class Connection implements ReceiverSink {
   private readonly handler: ConnectionHandler;
   private readonly receiver: Receiver;
   private readonly writer: FrameWriter;
-  /** The agreed extension, if any (one: it owns RSV1). */
-  private readonly _extension: Extension | undefined;
 
   private _state: ConnectionState = ConnectionState.Open;
   /** Bits: CLOSE_SENT, CLOSE_RECEIVED, FAILED, EOF_WANTED, EOF_TAKEN, FRAGMENTING. */
@@ -160,7 +164,7 @@ export class Connection implements ReceiverSink {
     this.handler = handler;
     this.receiver = new Receiver(this, config);
     this.writer = new FrameWriter(config);
-    this._extension = extension;
+    if (extension !== undefined) extensions.set(this, extension);
     // RFC 6455 §5.2: RSV1 is allowed only when an agreed extension gives it a meaning.
     if (extension?.rsv1 === true) this.receiver.allowRsv1 = true;
   }
@@ -171,7 +175,7 @@ export class Connection implements ReceiverSink {
 
   /** The extension agreed in the opening handshake, if any. */
   get extension(): Extension | undefined {
-    return this._extension;
+    return extensions.get(this);
   }
 
   get state(): ConnectionState {
@@ -393,7 +397,7 @@ export class Connection implements ReceiverSink {
     this.receiver.pause();
     const budget = this.handler.onHold?.(data.length);
     let called = false;
-    this._extension!.decode(
+    extensions.get(this)!.decode(
       data,
       (error, decoded) => {
         if (called) return;

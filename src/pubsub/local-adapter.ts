@@ -1,3 +1,4 @@
+import { ErrorCode, UsageError } from '../protocol/errors.js';
 import type { AdapterSink, Delivery, History, PubSubAdapter, PubSubMessage } from './adapter.js';
 import { compareSeq, FIRST_PREV, replayComplete } from './seq.js';
 
@@ -67,7 +68,8 @@ export class LocalAdapter implements PubSubAdapter {
   }
 
   start(sink: AdapterSink): void {
-    if (this.sink !== undefined) throw new Error('this adapter already serves a server');
+    if (this.sink !== undefined)
+      throw new UsageError(ErrorCode.InvalidState, 'this adapter already serves a server');
     this.sink = sink;
   }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { ErrorCode, UsageError } from '../protocol/errors.js';
 import type {
   AdapterSink,
   Delivery,
@@ -89,7 +90,8 @@ export class LogAdapter implements PubSubAdapter {
   }
 
   start(sink: AdapterSink): void {
-    if (this.sink !== undefined) throw new Error('this adapter already serves a server');
+    if (this.sink !== undefined)
+      throw new UsageError(ErrorCode.InvalidState, 'this adapter already serves a server');
     this.sink = sink;
   }
 

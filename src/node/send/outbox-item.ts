@@ -1,5 +1,5 @@
 import type { PerMessageDeflate } from '../../extensions/index.js';
-import { ErrorCode, WebSocketError } from '../../protocol/index.js';
+import { ErrorCode, headerSize, WebSocketError } from '../../protocol/index.js';
 import type { SharedFrame } from '../../pubsub/prepared-message.js';
 
 export type Callback = (error?: Error | null) => void;
@@ -110,10 +110,10 @@ export function preparedItem(
 
 /**
  * What a message of `bytes` payload bytes weighs as a frame: the most its header can take
- * (RFC 6455 §5.2: 2 bytes, 2 or 8 more for the length, 4 for a client's mask).
+ * (the core's `headerSize`, with a client's mask).
  */
 export function frameCost(bytes: number): number {
-  return bytes + (bytes <= 125 ? 6 : bytes <= 0xffff ? 8 : 14);
+  return bytes + headerSize(bytes, true);
 }
 
 export function droppedError(policy: string): WebSocketError {

@@ -12,7 +12,7 @@ import {
   type UpgradeRefusal,
   type UpgradeRequestHead,
 } from '../../handshake/index.js';
-import { ErrorCode } from '../../protocol/errors.js';
+import { ErrorCode, UsageError } from '../../protocol/errors.js';
 import type { ServerAgreement } from '../../protocol/extension.js';
 import type { BindingSettings } from '../connection/options.js';
 import type { UpgradeSocket } from '../transport/upgrade-socket.js';
@@ -183,7 +183,10 @@ export class UpgradeHandler {
       return undefined;
     }
     if (socket.upgraded) {
-      throw new Error('handleUpgrade() was called more than once with the same socket');
+      throw new UsageError(
+        ErrorCode.InvalidState,
+        'handleUpgrade() was called more than once with the same socket',
+      );
     }
     if (!this._setup.running()) {
       this._refuse(socket, 503);

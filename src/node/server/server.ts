@@ -11,7 +11,7 @@ import {
   serializeUpgradeResponse,
   upgradeRequired,
 } from '../../handshake/index.js';
-import { CloseCode } from '../../protocol/index.js';
+import { CloseCode, ErrorCode, UsageError } from '../../protocol/index.js';
 import {
   type PublishData,
   type ReplayResult,
@@ -210,7 +210,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   address(): AddressInfo | string | null {
     if (this._listener !== undefined) return this._listener.address();
     if (this._server === undefined) {
-      throw new Error('The server is operating in "noServer" mode');
+      throw new UsageError(ErrorCode.InvalidState, 'The server is operating in "noServer" mode');
     }
     return this._server.address();
   }
@@ -286,7 +286,10 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   close(callback?: (error?: Error) => void): void {
     if (callback !== undefined) {
       if (this._state === CLOSED) {
-        process.nextTick(callback, new Error('The server is not running'));
+        process.nextTick(
+          callback,
+          new UsageError(ErrorCode.InvalidState, 'The server is not running'),
+        );
         return;
       }
       this._closeCallbacks.push(callback);
@@ -339,7 +342,10 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     const upgradeSocket = new DuplexUpgradeSocket(socket);
     // A programming error, told at once as ws does (the socket is not touched).
     if (upgradeSocket.upgraded) {
-      throw new Error('handleUpgrade() was called more than once with the same socket');
+      throw new UsageError(
+        ErrorCode.InvalidState,
+        'handleUpgrade() was called more than once with the same socket',
+      );
     }
     this._upgrader.upgrade(
       () => requestHead(req),

@@ -9,7 +9,7 @@ import {
   serializeUpgradeResponse,
   type UpgradeAccept,
 } from '../../handshake/index.js';
-import type { ServerExtensionFactory } from '../../protocol/index.js';
+import { ErrorCode, type ServerExtensionFactory, UsageError } from '../../protocol/index.js';
 import { nodeDeflatePort } from '../extensions/zlib-port.js';
 import type { ServerOptions, VerifyClientCallback, VerifyClientInfo } from './server-options.js';
 
@@ -26,7 +26,10 @@ export function chooseProtocol(
   const chosen = handleProtocols ? handleProtocols(new Set(offered), req) : offered[0];
   if (typeof chosen !== 'string') return undefined;
   if (!offered.includes(chosen)) {
-    throw new Error(`handleProtocols returned "${chosen}", which the client did not offer`);
+    throw new UsageError(
+      ErrorCode.InvalidArgument,
+      `handleProtocols returned "${chosen}", which the client did not offer`,
+    );
   }
   return chosen;
 }

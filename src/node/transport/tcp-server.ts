@@ -7,6 +7,7 @@ import {
   type ParsedRequestHead,
   RequestHeadParser,
 } from '../../handshake/index.js';
+import { ErrorCode, UsageError } from '../../protocol/errors.js';
 import { libuv, type SocketAddress, type TcpHandle, uvError, type WriteReq } from './libuv.js';
 import { readBuffer } from './read-buffer.js';
 import { TcpTransport } from './tcp-transport.js';
@@ -61,7 +62,8 @@ export class TcpListener {
     }
     lookup(host, (error, address) => {
       if (error) callback(error);
-      else if (this.closed) callback(new Error('The server was closed'));
+      else if (this.closed)
+        callback(new UsageError(ErrorCode.InvalidState, 'The server was closed'));
       else this.bind(address, port, backlog ?? 511, callback);
     });
   }
