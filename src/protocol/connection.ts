@@ -115,16 +115,10 @@ const FRAGMENTING = 32;
 /** The extension decodes a message; input is held meanwhile. */
 const DECODING = 64;
 
-/**
- * The agreed extension of a connection that has one, kept aside: a connection without one
- * (most) carries no field for it. Looked up once per decoded message.
- */
+// Kept aside rather than in fields every connection would carry (most have neither): the
+// agreed extension (looked up once per decoded message), and a decoded message waiting for
+// `resume()` because the binding paused while it was decoded.
 const extensions = new WeakMap<Connection, Extension>();
-
-/**
- * Decoded messages waiting for `resume()` (the binding paused while they were decoded): rare,
- * so kept aside rather than in a field every connection would carry.
- */
 const heldMessages = new WeakMap<Connection, { data: Buffer; isBinary: boolean }>();
 /** The binding paused input (`pause()`). */
 const PAUSED = 128;
