@@ -34,7 +34,8 @@ const USAGE = `Usage: node bench/pubsub.mjs [options]
                       (default 64x1,4096x10)
   --size BYTES        payload of the redis figures' messages (default 64)
   --rounds N          measured rounds (default 30)      --warmup N   rounds before (default 5)
-  --impls LIST        tsws, tsws-loop, ws (default: all three)
+  --impls LIST        tsws, tsws-loop, ws, floor (default: all four; floor: prebuilt frames
+                      written to raw sockets in a loop, no WebSocket library)
   --redis URL         Redis for the redis figures (default redis://127.0.0.1:6379)
   --redis-messages N  messages of the redis burst (default 20000)
   --redis-trips N     one-at-a-time round trips for the latency (default 2000)
@@ -50,7 +51,7 @@ const { values: opt } = parseArgs({
     size: { type: 'string', default: '64' },
     rounds: { type: 'string', default: '30' },
     warmup: { type: 'string', default: '5' },
-    impls: { type: 'string', default: 'tsws,tsws-loop,ws' },
+    impls: { type: 'string', default: 'tsws,tsws-loop,ws,floor' },
     redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
     'redis-messages': { type: 'string', default: '20000' },
     'redis-trips': { type: 'string', default: '2000' },
@@ -73,7 +74,12 @@ const CASES = opt.cases.split(',').map((c) => {
 const ROUNDS = Number(opt.rounds);
 const WARMUP = Number(opt.warmup);
 const IMPLS = opt.impls.split(',');
-const LABELS = { tsws: 'tsws publish', 'tsws-loop': 'tsws loop', ws: 'ws loop' };
+const LABELS = {
+  tsws: 'tsws publish',
+  'tsws-loop': 'tsws loop',
+  ws: 'ws loop',
+  floor: 'floor (raw sockets, prebuilt frame)',
+};
 
 const log = (line) => process.stderr.write(`${line}\n`);
 const median = (list) => {

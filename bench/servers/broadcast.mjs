@@ -2,12 +2,17 @@
 //   --impl tsws        server.publish to a topic every connection subscribed to (framed once)
 //   --impl tsws-loop   tsws, looping over wss.clients with ws.send (framed per connection)
 //   --impl ws          ws 8, looping over wss.clients with ws.send (what ws users write)
+//   --impl floor       no WebSocket library: a net server answering the handshake with a
+//                      canned 101, then one prebuilt frame written to every socket in a loop
+//                      (the floor a Node program can reach: one write per subscriber)
 // Standard input, one command a line: `publish N` sends N messages (each to every connection)
 // back to back, then prints `PUBLISHED <loop ms> <handed ms>`: the time spent in the loop, and
 // the time until every write was handed to the kernel (the next turn of the event loop, after
 // the writes that tsws makes on process.nextTick). Prints `READY <port>` once listening;
 // exits when its standard input ends.
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
+import * as net from 'node:net';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 
@@ -44,6 +49,20 @@ if (values.impl === 'ws') {
       for (const client of wss.clients) if (client.readyState === 1) client.send(payload);
     };
   }
+} else if (values.impl === 'floor') {
+  version = `node ${process.version} net`;
+  wss = floorServer(Number(values.port));
+  // RFC 6455 §5.2: FIN + binary, the length, no mask (server to client); built once.
+  const header =
+    size <= 125
+      ? Buffer.from([0x82, size])
+      : size <= 0xffff
+        ? Buffer.from([0x82, 126, size >> 8, size & 0xff])
+        : Buffer.concat([Buffer.from([0x82, 127]), bigLength(size)]);
+  const frame = Buffer.concat([header, payload]);
+  broadcast = () => {
+    for (const socket of wss.clients) socket.write(frame);
+  };
 } else {
   process.stderr.write(`unknown --impl ${values.impl}\n`);
   process.exit(2);
@@ -74,3 +93,42 @@ lines.on('line', (line) => {
   }
 });
 lines.on('close', () => process.exit(0));
+
+function bigLength(n) {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(BigInt(n));
+  return b;
+}
+
+/**
+ * The floor's server: reads a request head, answers 101 with the accept key (RFC 6455 §4.2.2),
+ * keeps the socket. Nothing is parsed beyond the key: the sink is ours and well-behaved.
+ */
+function floorServer(port) {
+  const clients = new Set();
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    let head = '';
+    const onData = (chunk) => {
+      head += chunk.toString('latin1');
+      const end = head.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      socket.off('data', onData);
+      const key = /\r\nsec-websocket-key:\s*([^\r]+)/i.exec(head)?.[1]?.trim() ?? '';
+      const accept = createHash('sha1')
+        .update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+        .digest('base64');
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+      );
+      clients.add(socket);
+      socket.on('data', () => {}); // the sink sends nothing more; keep reading for FIN
+    };
+    socket.on('data', onData);
+    socket.on('close', () => clients.delete(socket));
+    socket.on('error', () => {});
+  });
+  server.listen(port, HOST);
+  // The same surface as a WebSocketServer for the code above.
+  server.clients = clients;
+  return server;
+}
