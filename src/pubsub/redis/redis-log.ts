@@ -105,9 +105,12 @@ export class RedisLog implements LogBackend {
     return this.pub.status === 'ready' && this.sub.status === 'ready';
   }
 
+  /** Either connection down is unavailable, as `isReady` says (not only the publishing one). */
   unavailable(): Error | undefined {
-    const status = this.pub.status;
-    return status === 'ready' ? undefined : new Error(`not connected to Redis (${status})`);
+    for (const client of [this.pub, this.sub]) {
+      if (client.status !== 'ready') return new Error(`not connected to Redis (${client.status})`);
+    }
+    return undefined;
   }
 
   append(topic: string, record: LogRecord): Promise<string> {
