@@ -33,7 +33,7 @@ type Outcome = { ok: Buffer } | { error: Error };
 
 function compress(c: PerMessageDeflate, data: Uint8Array, fin = true): Promise<Buffer> {
   return new Promise((resolve, reject) =>
-    c.compress(data, fin, (error, out) => (error ? reject(error) : resolve(out!))),
+    c.encode(data, fin, (error, out) => (error ? reject(error) : resolve(out!))),
   );
 }
 
@@ -53,7 +53,7 @@ function decompress(
         return 0;
       },
     };
-    c.decompress(
+    c.decode(
       data,
       (error, out) => {
         calls++;

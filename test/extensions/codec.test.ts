@@ -50,20 +50,20 @@ function codec(
 
 function compress(c: PerMessageDeflate, data: Uint8Array, fin = true): Promise<Buffer> {
   return new Promise((resolve, reject) =>
-    c.compress(data, fin, (error, out) => (error ? reject(error) : resolve(out!))),
+    c.encode(data, fin, (error, out) => (error ? reject(error) : resolve(out!))),
   );
 }
 
 function decompress(c: PerMessageDeflate, data: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) =>
-    c.decompress(data, (error, out) => (error ? reject(error) : resolve(out!))),
+    c.decode(data, (error, out) => (error ? reject(error) : resolve(out!))),
   );
 }
 
 /** Settles with the error, or fails if there is none. */
 function decompressError(c: PerMessageDeflate, data: Buffer): Promise<Error> {
   return new Promise((resolve, reject) =>
-    c.decompress(data, (error) =>
+    c.decode(data, (error) =>
       error ? resolve(error) : reject(new Error('decompressed without an error')),
     ),
   );

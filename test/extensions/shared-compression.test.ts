@@ -43,7 +43,7 @@ function alone(data: Uint8Array, shared: SharedCompression): Promise<Buffer> {
 
 function decompress(c: PerMessageDeflate, data: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) =>
-    c.decompress(data, (error, out) => (error ? reject(error) : resolve(out!))),
+    c.decode(data, (error, out) => (error ? reject(error) : resolve(out!))),
   );
 }
 
@@ -54,7 +54,7 @@ function bitsOf(shared: SharedCompression): number | undefined {
 
 function compress(c: PerMessageDeflate, data: Uint8Array): Promise<Buffer> {
   return new Promise((resolve, reject) =>
-    c.compress(data, true, (error, out) => (error ? reject(error) : resolve(out!))),
+    c.encode(data, true, (error, out) => (error ? reject(error) : resolve(out!))),
   );
 }
 

@@ -58,8 +58,11 @@ export class PerMessageDeflate implements Extension {
     return this.port.shared;
   }
 
-  /** Compresses a message, or one fragment of it (`fin` false: more follows in the same deflate stream). */
-  compress(data: Uint8Array, fin: boolean, callback: ExtensionCallback): void {
+  /**
+   * Extension: compresses a message, or one fragment of it (`fin` false: more follows in the
+   * same deflate stream).
+   */
+  encode(data: Uint8Array, fin: boolean, callback: ExtensionCallback): void {
     this.port.deflate(data, fin, (error, out) => {
       if (error !== null) {
         callback(error);
@@ -75,19 +78,9 @@ export class PerMessageDeflate implements Extension {
     });
   }
 
-  /** Decompresses a whole message (the payloads of its frames, joined), its tail restored. */
-  decompress(data: Buffer, callback: ExtensionCallback, budget?: DecodeBudget): void {
-    this.port.inflate(data, TAIL, callback, budget);
-  }
-
-  /** Extension: a message is decoded by decompressing it. */
+  /** Extension: decompresses a whole message (the payloads of its frames, joined), its tail restored. */
   decode(data: Buffer, callback: ExtensionCallback, budget?: DecodeBudget): void {
     this.port.inflate(data, TAIL, callback, budget);
-  }
-
-  /** Extension: a message or fragment is encoded by compressing it. */
-  encode(data: Uint8Array, fin: boolean, callback: ExtensionCallback): void {
-    this.compress(data, fin, callback);
   }
 
   /** An inflation paused by its budget goes on. */
