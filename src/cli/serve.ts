@@ -1,10 +1,9 @@
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ParseArgsConfig } from 'node:util';
 import type { MemoryPolicy } from '../node/connection/memory-budget.js';
 import type { BackpressurePolicy } from '../node/connection/options.js';
 import { DEFAULT_HEARTBEAT, WebSocketServer } from '../node/index.js';
-import { httpServerLimits } from '../node/server/http-limits.js';
 import type { ServerOptions } from '../node/server/server.js';
 import { joinChat } from './chat.js';
 import { DEMO_PAGE } from './demo-page.js';
@@ -156,7 +155,6 @@ export interface EchoServerOptions {
 }
 
 export interface EchoServer {
-  readonly http: http.Server;
   readonly wss: WebSocketServer;
   /** The port actually bound (useful with port 0). */
   readonly port: number;
@@ -165,38 +163,34 @@ export interface EchoServer {
 
 /**
  * The echo server of `tsws serve`: the demo page at `/`, and on any path a WebSocket endpoint
- * that sends every text or binary message back unchanged, with the same type.
+ * that sends every text or binary message back unchanged, with the same type. One port for
+ * both: the WebSocket server listens (its fast path) and hands plain requests to the page.
  */
 export async function startEchoServer(options: EchoServerOptions): Promise<EchoServer> {
-  // The handshake limits apply to the HTTP server that receives the upgrade requests.
-  const server = http.createServer(httpServerLimits(options.settings), servePage);
-  const wss = new WebSocketServer({ ...options.settings, server });
+  const wss = new WebSocketServer({
+    ...options.settings,
+    port: options.port,
+    host: options.host,
+    handleRequest: servePage,
+  });
   wss.on('connection', (ws, req) => {
     if (options.chat && joinChat(wss, ws, req)) return;
     ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
   });
-  // A listen failure (port in use, unknown host) rejects here; the server relays it to wss as
-  // well, where it is the same fault and must not end the process as an unhandled 'error'.
-  const relayed = () => {};
-  wss.on('error', relayed);
+  // A listen failure (port in use, unknown host) rejects here.
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
+    wss.once('error', reject);
+    wss.once('listening', () => {
+      wss.off('error', reject);
       resolve();
     });
-  }).finally(() => wss.off('error', relayed));
+  });
   return {
-    http: server,
     wss,
-    port: (server.address() as AddressInfo).port,
-    // Stop listening first; WebSocket peers get 1001 and up to closeTimeout to answer; then
-    // what is left on HTTP (keep-alive, half-sent requests) is dropped.
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        wss.close(() => server.closeAllConnections());
-      }),
+    port: (wss.address() as AddressInfo).port,
+    // Stop listening; WebSocket peers get 1001 and up to closeTimeout to answer; then what is
+    // left on HTTP (keep-alive, half-sent requests) is dropped.
+    close: () => new Promise<void>((resolve) => wss.close(() => resolve())),
   };
 }
 

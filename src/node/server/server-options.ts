@@ -30,6 +30,17 @@ export interface ServerOptions extends ConnectionSettings {
   port?: number;
   host?: string;
   backlog?: number;
+  /**
+   * With `port`: plain HTTP requests on the same port (every request that is not a WebSocket
+   * upgrade) go to this request listener (`(req, res) => ...`, an Express app) or to this
+   * `http.Server` (one that does not listen itself: a Fastify or Koa server, with its own
+   * options and routes; upgrade requests for another `path` go to it too). On the fast path
+   * the server reads each request head itself, keeps the upgrades, and hands every other
+   * connection to `http` with the bytes already read, so WebSocket connections cost what they
+   * cost on a WebSocket-only server. A listener that throws (or rejects) ends its request with
+   * 500 and an `error` event; the process goes on. Default: 426 Upgrade Required.
+   */
+  handleRequest?: http.RequestListener | http.Server;
   /** Attach to this existing HTTP(S) server. */
   server?: http.Server | https.Server;
   /** Neither listen nor attach: the application calls `handleUpgrade`. */

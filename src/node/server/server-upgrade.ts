@@ -228,7 +228,7 @@ export class UpgradeHandler {
       this._refuse(socket, error.status, error.message, error.headers);
       return;
     }
-    this._report(error);
+    this.report(error);
     if (socket.upgraded) return;
     this._refuse(socket, 500);
   }
@@ -241,7 +241,7 @@ export class UpgradeHandler {
   }
 
   /** An error on the upgrade path the application should see, if it listens. */
-  private _report(error: unknown): void {
+  report(error: unknown): void {
     if (this._host.listenerCount('error') > 0) {
       this._host.emit('error', error instanceof Error ? error : new Error(String(error)));
     }
@@ -261,7 +261,7 @@ export class UpgradeHandler {
     this._setup.admission?.release(socket.socket);
     if (socket.upgraded) return;
     const { response, error } = rejectionResponse(status, reason, headers);
-    if (error !== undefined) this._report(error);
+    if (error !== undefined) this.report(error);
     socket.refuse(response);
   }
 }

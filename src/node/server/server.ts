@@ -30,6 +30,7 @@ import {
   httpServerLimits,
 } from './http-limits.js';
 import { Lifetimes } from './lifetimes.js';
+import { guarded, PlainRequests, requestServerOptions } from './plain-requests.js';
 import { ServerAdmission } from './server-admission.js';
 import type { ServerOptions, WebSocketServerEvents } from './server-options.js';
 import { UpgradeHandler } from './server-upgrade.js';
@@ -60,6 +61,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   readonly clients: Set<WebSocket> | undefined;
   private readonly _server: http.Server | https.Server | undefined;
   private readonly _listener: TcpListener | undefined;
+  /** With `handleRequest` on the fast path: where plain HTTP connections go. */
+  private readonly _requests: PlainRequests | undefined;
   private readonly _ownsServer: boolean;
   private readonly _detach: (() => void) | undefined;
   private readonly _settings: BindingSettings;
@@ -86,6 +89,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       );
     }
     this._settings = bindingSettings('server', options);
+    const fast =
+      options.port !== undefined && options.fastPath !== false && loadLibuv() !== undefined;
     const { maxConnections, maxConnectionsPerIp, maxLifetime } = options;
     if (maxConnections !== undefined || maxConnectionsPerIp !== undefined) {
       this._admission = new ServerAdmission(
@@ -115,7 +120,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       originAllowed,
       admission: this._admission,
       // A server of ours counts its sockets from their TCP accept.
-      countedAtAccept: options.port !== undefined,
+      countedAtAccept: options.port !== undefined && (fast || options.handleRequest === undefined),
       running: () => this._state === RUNNING,
       opened: (ws, socket) => this._opened(ws, socket),
     });
@@ -124,9 +129,39 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     this.clients = this.options.clientTracking ? new Set() : undefined;
     // Checked in every mode, so that a bad value fails the same way on both paths.
     const limits = httpServerLimits(options);
-    if (options.port !== undefined && options.fastPath !== false && loadLibuv() !== undefined) {
+    const handler = options.handleRequest;
+    if (handler !== undefined && options.port === undefined) {
+      throw new TypeError('the "handleRequest" option goes with "port"');
+    }
+    if (
+      handler !== undefined &&
+      typeof handler !== 'function' &&
+      !(handler instanceof http.Server)
+    ) {
+      throw new TypeError('handleRequest must be a request listener or an http.Server');
+    }
+    if (fast) {
+      if (handler !== undefined) {
+        this._requests = new PlainRequests(handler, options, {
+          upgrade: (req, socket, head) =>
+            this.handleUpgrade(req, socket, head, (ws) => this.emit('connection', ws, req)),
+          shouldHandle: (req) => this.shouldHandle(req),
+          report: (error) => this._upgrader.report(error),
+        });
+      }
       this._listener = this._listen(options, callback);
       this._ownsServer = true;
+    } else if (options.port !== undefined && handler !== undefined) {
+      // Without the fast path: the same, from `http`.
+      this._server =
+        typeof handler === 'function'
+          ? http.createServer(
+              requestServerOptions(options),
+              guarded(handler, (error) => this._upgrader.report(error)),
+            )
+          : handler;
+      this._ownsServer = true;
+      this._server.listen(options.port, options.host, options.backlog, callback);
     } else if (options.port !== undefined) {
       this._server = http.createServer(limits, (_req, res) => {
         const answer = PLAIN_REQUEST_ANSWER;
@@ -146,7 +181,10 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       const server = this._server;
       const onListening = () => this.emit('listening');
       const onError = (error: Error) => this.emit('error', error);
+      // An application's server given as `handleRequest` may route other paths elsewhere.
+      const routes = handler !== undefined && typeof handler !== 'function';
       const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+        if (routes && !this.shouldHandle(req) && server.listenerCount('upgrade') > 1) return;
         this.handleUpgrade(req, socket, head, (ws) => this.emit('connection', ws, req));
       };
       server.on('listening', onListening);
@@ -156,7 +194,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       // sends its request still holds a connection); an attached server also serves plain
       // HTTP, so there they count from the upgrade request.
       const onConnection = (socket: Duplex) => this._admission?.accepted(socket);
-      if (this._ownsServer) server.on('connection', onConnection);
+      // With `handleRequest` the server also serves plain HTTP: counted from the upgrade, then.
+      if (this._ownsServer && handler === undefined) server.on('connection', onConnection);
       this._detach = () => {
         server.off('connection', onConnection);
         server.off('listening', onListening);
@@ -172,8 +211,15 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       {
         onRequest: (socket, parsed, rest) => {
           const head = parsedHead(parsed);
+          const requests = this._requests;
           if (!asksForUpgrade(head)) {
-            socket.refuse(serializeUpgradeResponse(PLAIN_REQUEST_ANSWER));
+            if (requests !== undefined) requests.take(socket);
+            else socket.refuse(serializeUpgradeResponse(PLAIN_REQUEST_ANSWER));
+            return;
+          }
+          // Another path's upgrade goes to the application's server, which may route it.
+          if (requests?.routesUpgrades && !pathMatches(this.options.path, head.target)) {
+            requests.take(socket);
             return;
           }
           let req: http.IncomingMessage | undefined;
@@ -193,6 +239,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       {
         handshakeTimeout: options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
         maxHeaderSize: options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE,
+        handOff: this._requests !== undefined,
       },
     );
     listener.listen(options.port!, options.host, options.backlog, (error) => {
@@ -200,6 +247,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         this.emit('error', error);
         return;
       }
+      this._requests?.listening();
       this.emit('listening');
       callback?.();
     });
@@ -272,11 +320,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
 
   /** Whether this server handles an upgrade request for `req.url` (the `path` option). */
   shouldHandle(req: http.IncomingMessage): boolean {
-    const path = this.options.path;
-    if (path === undefined) return true;
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    return (q === -1 ? url : url.slice(0, q)) === path;
+    return pathMatches(this.options.path, req.url ?? '/');
   }
 
   /**
@@ -298,9 +342,11 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     this._state = CLOSING;
     this._detach?.();
     let pending = 1;
+    this._requests?.close();
     const done = () => {
       if (--pending > 0) return;
       this._state = CLOSED;
+      this._requests?.closeAll();
       const callbacks = this._closeCallbacks;
       this._closeCallbacks = [];
       for (const cb of callbacks) cb();
@@ -359,6 +405,13 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
 
 /** Plain HTTP requests at a server of ours get 426, as from ws's standalone server. */
 const PLAIN_REQUEST_ANSWER = upgradeRequired();
+
+/** Whether a request target is for `path` (any path when undefined; the query is ignored). */
+function pathMatches(path: string | undefined, target: string): boolean {
+  if (path === undefined) return true;
+  const q = target.indexOf('?');
+  return (q === -1 ? target : target.slice(0, q)) === path;
+}
 
 function positive(name: string, value: number): number {
   if (!(value > 0)) throw new TypeError(`${name} must be a positive number`);

@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns';
 import { EventEmitter } from 'node:events';
-import { type AddressInfo, isIP } from 'node:net';
+import { type AddressInfo, isIP, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
   buildRejectResponse,
@@ -29,6 +29,11 @@ export interface TcpListenerOptions {
   handshakeTimeout: number;
   /** Largest request head accepted (431 beyond). */
   maxHeaderSize: number;
+  /**
+   * Keep the bytes of each request head, so that a connection can be handed to an HTTP server
+   * (`handOff`). Heads are then read into buffers of their own rather than the shared one.
+   */
+  handOff?: boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -168,6 +173,10 @@ export class TcpUpgradeSocket extends EventEmitter implements UpgradeSocket {
   /** Bytes that came after the request head, before the server's decision. */
   private held: Buffer[] | undefined;
   private heldLength = 0;
+  /** With `handOff`: every byte read so far (the head, then what follows), in buffers of their own. */
+  private raw: Buffer[] | undefined;
+  /** Whether reads land in the shared read buffer (else each in a buffer of its own). */
+  private sharedBuffer: boolean;
 
   constructor(listener: TcpListener, handle: TcpHandle, options: TcpListenerOptions) {
     super();
@@ -177,7 +186,12 @@ export class TcpUpgradeSocket extends EventEmitter implements UpgradeSocket {
     handle.owner = this;
     handle.onread = onHeadRead;
     handle.setNoDelay(true);
-    handle.useUserBuffer(readBuffer());
+    // A handle that reads into the shared buffer cannot be given to a net.Socket (libuv's
+    // custom-buffer listener cannot be removed): when it may be handed off, heads are read
+    // into buffers of their own, and the shared buffer is set at the upgrade.
+    this.sharedBuffer = options.handOff !== true;
+    if (this.sharedBuffer) handle.useUserBuffer(readBuffer());
+    else this.raw = [];
     this.timer = setTimeout(() => this.timedOut(), options.handshakeTimeout);
     this.timer.unref();
     if (handle.readStart() !== 0) this.destroy();
@@ -219,6 +233,8 @@ export class TcpUpgradeSocket extends EventEmitter implements UpgradeSocket {
     this.write(response);
     this.peerAddress(); // remembered for req.socket
     this.handedOver = true;
+    this.raw = undefined;
+    if (!this.sharedBuffer) this.handle.useUserBuffer(readBuffer());
     const held = this.held;
     this.held = undefined;
     if (held !== undefined) head = Buffer.concat(head.length === 0 ? held : [...held, head]);
@@ -262,8 +278,32 @@ export class TcpUpgradeSocket extends EventEmitter implements UpgradeSocket {
     this.handle.close(() => this.emit('close', false));
   }
 
+  /**
+   * Hands the connection, with every byte read from it so far, to `node:http` as a net.Socket
+   * (for `server.emit('connection', socket)`): a plain HTTP request at a server that serves
+   * HTTP on its WebSocket port. Emits `close` (this handshake is over). Only with `handOff`.
+   */
+  handOff(): Socket {
+    if (this.raw === undefined || this.closed || this.handedOver) {
+      throw new UsageError(ErrorCode.InvalidState, 'This connection cannot be handed off');
+    }
+    this.stopReading();
+    this.handedOver = true;
+    this.listener._headDone(this);
+    const raw = this.raw;
+    this.raw = undefined;
+    this.held = undefined;
+    const handle = this.handle;
+    handle.owner = undefined;
+    const socket = new Socket({ handle, readable: true, writable: true } as never);
+    // Read again by http's parser, before anything that arrives later.
+    if (raw.length > 0) socket.unshift(raw.length === 1 ? raw[0]! : Buffer.concat(raw));
+    process.nextTick(() => this.emit('close', false));
+    return socket;
+  }
+
   /** @internal */
-  _onRead(): void {
+  _onRead(arrayBuffer?: ArrayBuffer): void {
     const uv = libuv!;
     const n = uv.readBytes();
     if (n <= 0) {
@@ -273,7 +313,10 @@ export class TcpUpgradeSocket extends EventEmitter implements UpgradeSocket {
       if (n < 0) this.destroy();
       return;
     }
-    const chunk = readBuffer().subarray(0, n);
+    const chunk = this.sharedBuffer
+      ? readBuffer().subarray(0, n)
+      : Buffer.from(arrayBuffer!, uv.readOffset(), n);
+    if (this.raw !== undefined) this.raw.push(chunk);
     if (this.parser === undefined) {
       // The server is still deciding (an asynchronous check): keep what comes, within reason.
       this.hold(chunk);
@@ -301,7 +344,7 @@ export class TcpUpgradeSocket extends EventEmitter implements UpgradeSocket {
       this.destroy();
       return;
     }
-    const copy = Buffer.from(bytes);
+    const copy = this.sharedBuffer ? Buffer.from(bytes) : bytes;
     if (this.held === undefined) this.held = [copy];
     else this.held.push(copy);
   }
@@ -341,8 +384,8 @@ export class TcpUpgradeSocket extends EventEmitter implements UpgradeSocket {
   }
 }
 
-function onHeadRead(this: TcpHandle): void {
-  (this.owner as TcpUpgradeSocket)._onRead();
+function onHeadRead(this: TcpHandle, arrayBuffer?: ArrayBuffer): void {
+  (this.owner as TcpUpgradeSocket)._onRead(arrayBuffer);
 }
 
 function onWriteDone(this: WriteReq): void {
