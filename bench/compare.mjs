@@ -45,7 +45,11 @@ const USAGE = `Usage: node bench/compare.mjs [options]     (npm run bench -- [op
                        hs                 handshakes per second (--hs-conns attempts in flight)
                        client             client side: tsws bench vs ws-bench, 16 B
                        client-64k         client side at 64 KiB (masking-bound; not by default)
-  --servers LIST     tsws, ws, ws-bufferutil, tcp, uv (default: all five; "ws+bufferutil" works too)
+  --servers LIST     tsws, tsws-http, tsws-serve, tsws-attached, ws, ws-bufferutil, tcp, uv
+                     (default: tsws, ws, ws-bufferutil, tcp, uv; "ws+bufferutil" works too). tsws is the standalone fast
+                     path; tsws-http the same with a request listener on the port
+                     (handleRequest); tsws-serve the server of \`tsws serve\` (demo page, heartbeat
+                     off); tsws-attached attached to an http.Server ({ server })
   --generators LIST  wsload, tsws (default: both; wsload is skipped when it is not found)
   --port N           the port every server listens on (default 9330)
   --mem-conns N      connections for the memory figure (default 10000)
@@ -125,7 +129,7 @@ if (opt.only === undefined) opt.only = DEFAULT_FIGURES.join(',');
 const ONLY = new Set(
   listOption('only', ALL_FIGURES, { '16b': '16', '1kb': '1k', '64kb': '64k', '1mb': '1m' }),
 );
-const SERVER_KEYS = listOption('servers', ['tsws', 'ws', 'ws-bufferutil', 'tcp', 'uv'], {
+const SERVER_KEYS = listOption('servers', [...COLUMNS_ALL()], {
   'ws+bufferutil': 'ws-bufferutil',
   ceiling: 'tcp',
 });
@@ -137,6 +141,25 @@ const KEEP_GOING = opt['keep-going'];
 
 const SERVERS = {
   tsws: { label: 'tsws', file: 'bench/servers/tsws-echo.mjs', env: {} },
+  // The other documented server modes (bench/servers/tsws-echo.mjs --mode).
+  'tsws-http': {
+    label: 'tsws +HTTP',
+    file: 'bench/servers/tsws-echo.mjs',
+    args: ['--mode', 'handle-request'],
+    env: {},
+  },
+  'tsws-serve': {
+    label: 'tsws serve',
+    file: 'bench/servers/tsws-echo.mjs',
+    args: ['--mode', 'serve'],
+    env: {},
+  },
+  'tsws-attached': {
+    label: 'tsws attached',
+    file: 'bench/servers/tsws-echo.mjs',
+    args: ['--mode', 'attached'],
+    env: {},
+  },
   ws: { label: 'ws', file: 'bench/servers/ws-echo.mjs', env: { WS_NO_BUFFER_UTIL: '1' } },
   'ws-bufferutil': {
     label: 'ws+bufferutil',
@@ -146,7 +169,11 @@ const SERVERS = {
   tcp: { label: 'ceiling (net)', file: 'bench/servers/tcp-echo.mjs', env: {}, raw: true },
   uv: { label: 'ceiling (libuv)', file: 'bench/servers/uv-echo.mjs', env: {}, raw: true },
 };
-const COLUMNS = ['tsws', 'ws', 'ws-bufferutil', 'tcp', 'uv'];
+const COLUMNS = COLUMNS_ALL();
+/** Every server key, in the order of the tables' columns. */
+function COLUMNS_ALL() {
+  return ['tsws', 'tsws-http', 'tsws-serve', 'tsws-attached', 'ws', 'ws-bufferutil', 'tcp', 'uv'];
+}
 
 /** Echo throughput figures: the load and the metric reported. */
 const THROUGHPUT = [
@@ -249,6 +276,7 @@ async function startServer(key) {
     process.execPath,
     '--expose-gc',
     spec.file,
+    ...(spec.args ?? []),
     '--port',
     String(PORT),
     '--exit-with-stdin',
@@ -712,6 +740,21 @@ function markdown(machine) {
     out.push(
       `| ${r.figure} | ${r.better} | ${r.generator} | ${ratio(t, r.cells.ws)} | ${ratio(t, r.cells['ws-bufferutil'])} | ${ratio(t, r.cells.tcp)} | ${ratio(t, r.cells.uv)} |`,
     );
+  }
+  // The other server modes, each against ws and the ceilings.
+  const modes = head.filter((k) => k.startsWith('tsws-'));
+  if (modes.length > 0) {
+    out.push('', '### Server modes', '');
+    out.push('| figure | mode | better | /ws | /ceiling (net) | /ceiling (libuv) |');
+    out.push('|---|---|---|--:|--:|--:|');
+    for (const r of rows.values()) {
+      for (const k of modes) {
+        const m = r.cells[k];
+        out.push(
+          `| ${r.figure} | ${SERVERS[k].label} | ${r.better} | ${ratio(m, r.cells.ws)} | ${ratio(m, r.cells.tcp)} | ${ratio(m, r.cells.uv)} |`,
+        );
+      }
+    }
   }
   const cpuRows = [...rows.values()].filter((r) => !r.key.startsWith('mem'));
   if (cpuRows.length > 0) {

@@ -21,6 +21,7 @@ export function serverArgs() {
       port: { type: 'string', default: process.env.PORT ?? '0' },
       'exit-with-stdin': { type: 'boolean', default: false },
       deflate: { type: 'string' },
+      mode: { type: 'string', default: 'standalone' },
     },
     strict: true,
   });
@@ -30,7 +31,7 @@ export function serverArgs() {
     process.exit(2);
   }
   const deflate = values.deflate === undefined ? false : JSON.parse(values.deflate);
-  return { port, exitWithStdin: values['exit-with-stdin'], deflate };
+  return { port, exitWithStdin: values['exit-with-stdin'], deflate, mode: values.mode };
 }
 
 /**
