@@ -13,6 +13,13 @@ describe('examples run as they are', () => {
     assert.match(p.stdout(), /client: closed 1000 done\n/);
   });
 
+  it('one-port: a request listener and WebSocket upgrades share the port', async () => {
+    const p = runExample('one-port');
+    assert.equal(await p.exit(), 0, p.stderr());
+    assert.match(p.stdout(), /websocket: hello\n/);
+    assert.match(p.stdout(), /http: 200 \{"connections":1\}\n/);
+  });
+
   it('authenticate: a bad token gets 401, a good one gets ws.data', async () => {
     const p = runExample('authenticate');
     assert.equal(await p.exit(), 0, p.stderr());
