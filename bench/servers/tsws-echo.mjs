@@ -3,7 +3,8 @@
 // server mode measured:
 //   standalone      (default) { port }: the fast path, plain HTTP requests get 426
 //   handle-request  { port, handleRequest }: the same port also serves plain HTTP
-//   serve           the server of `tsws serve` (demo page on the port; its defaults)
+//   serve           the server of `tsws serve` with its defaults (demo page on the port, and
+//                   the heartbeat on: 30 s, as it runs)
 //   attached        { server }: attached to an http.Server (net.Socket connections)
 // See common.mjs for READY, SIGUSR2 and stopping. Build first: `npm run build`.
 import * as http from 'node:http';
@@ -18,7 +19,11 @@ const echo = (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary
 let wss;
 if (mode === 'serve') {
   const { startEchoServer } = await import('../../dist/cli/serve.js');
-  const server = await startEchoServer({ port, host: HOST, settings });
+  const server = await startEchoServer({
+    port,
+    host: HOST,
+    settings: { perMessageDeflate: deflate },
+  });
   wss = server.wss;
   announce();
 } else if (mode === 'attached') {
