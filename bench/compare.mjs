@@ -48,8 +48,8 @@ const USAGE = `Usage: node bench/compare.mjs [options]     (npm run bench -- [op
   --servers LIST     tsws, tsws-http, tsws-serve, tsws-attached, ws, ws-bufferutil, tcp, uv
                      (default: tsws, ws, ws-bufferutil, tcp, uv; "ws+bufferutil" works too). tsws is the standalone fast
                      path; tsws-http the same with a request listener on the port
-                     (handleRequest); tsws-serve the server of \`tsws serve\` (demo page, heartbeat
-                     off); tsws-attached attached to an http.Server ({ server })
+                     (handleRequest); tsws-serve the server of \`tsws serve\` (demo page, its
+                     heartbeat on); tsws-attached attached to an http.Server ({ server })
   --generators LIST  wsload, tsws (default: both; wsload is skipped when it is not found)
   --port N           the port every server listens on (default 9330)
   --mem-conns N      connections for the memory figure (default 10000)
