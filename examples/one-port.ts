@@ -9,7 +9,7 @@ import { WebSocket, WebSocketServer } from 'tsws';
 function handleRequest(req: IncomingMessage, res: ServerResponse): void {
   if (req.url === '/health') {
     res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ connections: wss.clients.size }));
+    res.end(JSON.stringify({ connections: wss.clients?.size }));
     return;
   }
   res.writeHead(404).end();

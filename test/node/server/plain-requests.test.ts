@@ -128,6 +128,20 @@ describe('handleRequest: plain HTTP and WebSocket on one port', () => {
     assert.match(answer, /POST \/slow 5$/);
   });
 
+  it('hands over pipelined requests read together, and answers each in order', async (t) => {
+    const { port } = await startServer(t, { handleRequest: describeRequest });
+    const answer = await rawExchange(port, [
+      Buffer.from(
+        'GET /one HTTP/1.1\r\nHost: x\r\n\r\nPOST /two HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc',
+      ),
+    ]);
+    const bodies = answer.split(/\r\n\r\n/).filter((part) => /^(GET|POST) /.test(part));
+    assert.deepEqual(
+      bodies.map((b) => b.slice(0, b.indexOf('HTTP') === -1 ? undefined : b.indexOf('HTTP'))),
+      ['GET /one 0', 'POST /two 3'],
+    );
+  });
+
   it('reads every request exactly as sent, however it is cut (property)', async (t) => {
     const { port } = await startServer(t, { handleRequest: describeRequest });
     await fc.assert(
