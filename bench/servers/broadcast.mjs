@@ -10,11 +10,16 @@
 // --coalesce DELAY/N   (tsws) the pubsub.coalesce option: DELAY microseconds, N messages
 // --ack                (tsws, floor-uv) answer a text frame `t` from a connection with the
 //                      server's monotonic time (`performance.timeOrigin + now()`, for latency)
-// Standard input, one command a line: `publish N` sends N messages (each to every connection)
-// back to back, then prints `PUBLISHED <loop ms> <handed ms>`: the time spent in the loop, and
-// the time until every write was handed to the kernel (the next turn of the event loop, after
-// the writes that tsws makes on process.nextTick). Prints `READY <port>` once listening;
-// exits when its standard input ends.
+// --stamp              every message's first 8 bytes are process.hrtime.bigint() at its publish
+//                      (the sink reads them for latency)
+// Standard input, one command a line: `publish N [SPREAD]` sends N messages (each to every
+// connection): SPREAD `tick` (default) back to back in one loop, `ticks` each in its own
+// process.nextTick (as publishes made by separate incoming messages of one event-loop turn),
+// `turns` each in its own setImmediate; then prints `PUBLISHED <loop ms> <handed ms>`: the time
+// until the last publish returned, and until the turn after it (every write handed to the
+// kernel, the writes tsws makes on process.nextTick included; not a coalescing window's).
+// `cpu` prints `CPU <µs>`, the process's CPU time so far. Prints `READY <port>` once
+// listening; exits when its standard input ends.
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import * as net from 'node:net';
@@ -27,6 +32,7 @@ const { values } = parseArgs({
     port: { type: 'string', default: '0' },
     size: { type: 'string', default: '64' },
     coalesce: { type: 'string' },
+    stamp: { type: 'boolean', default: false },
   },
 });
 const HOST = '127.0.0.1';
@@ -40,8 +46,8 @@ if (values.impl === 'ws') {
   const { WebSocketServer } = await import('ws');
   version = `ws ${createRequire(import.meta.url)('ws/package.json').version}`;
   wss = new WebSocketServer({ port: Number(values.port), host: HOST });
-  broadcast = () => {
-    for (const client of wss.clients) if (client.readyState === 1) client.send(payload);
+  broadcast = (data) => {
+    for (const client of wss.clients) if (client.readyState === 1) client.send(data);
   };
 } else if (values.impl === 'tsws' || values.impl === 'tsws-loop') {
   const { WebSocketServer } = await import('../../dist/index.js');
@@ -58,25 +64,27 @@ if (values.impl === 'ws') {
   });
   if (values.impl === 'tsws') {
     wss.on('connection', (ws) => ws.subscribe('bench'));
-    broadcast = () => wss.publish('bench', payload);
+    broadcast = (data) => wss.publish('bench', data);
   } else {
-    broadcast = () => {
-      for (const client of wss.clients) if (client.readyState === 1) client.send(payload);
+    broadcast = (data) => {
+      for (const client of wss.clients) if (client.readyState === 1) client.send(data);
     };
   }
 } else if (values.impl === 'floor') {
   version = `node ${process.version} net`;
   wss = floorServer(Number(values.port));
   // RFC 6455 §5.2: FIN + binary, the length, no mask (server to client); built once.
-  const frame = Buffer.concat([frameHeader(size), payload]);
-  broadcast = () => {
+  const prebuilt = Buffer.concat([frameHeader(size), payload]);
+  broadcast = (data) => {
+    const frame = data === payload ? prebuilt : Buffer.concat([frameHeader(size), data]);
     for (const socket of wss.clients) socket.write(frame);
   };
 } else if (values.impl === 'floor-uv') {
   version = `node ${process.version} libuv TCP handles`;
   wss = floorUvServer(Number(values.port));
-  const frame = Buffer.concat([frameHeader(size), payload]);
-  broadcast = () => {
+  const prebuilt = Buffer.concat([frameHeader(size), payload]);
+  broadcast = (data) => {
+    const frame = data === payload ? prebuilt : Buffer.concat([frameHeader(size), data]);
     for (const handle of wss.clients) wss.write(handle, frame);
   };
 } else {
@@ -93,17 +101,44 @@ wss.on('error', (error) => {
   process.exit(1);
 });
 
+/** The next message: the shared payload, or a copy stamped with the time of its publish. */
+function message() {
+  if (!values.stamp) return payload;
+  const data = Buffer.from(payload);
+  data.writeBigUInt64BE(process.hrtime.bigint(), 0);
+  return data;
+}
+
 const lines = createInterface({ input: process.stdin });
 lines.on('line', (line) => {
   const [command, arg] = line.trim().split(' ');
   if (command === 'publish') {
+    const n = Number(arg);
+    const spread = line.trim().split(' ')[2] ?? 'tick';
     const start = performance.now();
-    for (let i = 0; i < Number(arg); i++) broadcast();
-    const loop = performance.now() - start;
-    setImmediate(() => {
-      const handed = performance.now() - start;
-      process.stdout.write(`PUBLISHED ${loop.toFixed(3)} ${handed.toFixed(3)}\n`);
-    });
+    const report = () => {
+      const loop = performance.now() - start;
+      setImmediate(() => {
+        const handed = performance.now() - start;
+        process.stdout.write(`PUBLISHED ${loop.toFixed(3)} ${handed.toFixed(3)}\n`);
+      });
+    };
+    if (spread === 'tick') {
+      for (let i = 0; i < n; i++) broadcast(message());
+      report();
+    } else {
+      const defer = spread === 'ticks' ? process.nextTick : setImmediate;
+      let i = 0;
+      const step = () => {
+        broadcast(message());
+        if (++i < n) defer(step);
+        else report();
+      };
+      step();
+    }
+  } else if (command === 'cpu') {
+    const { user, system } = process.cpuUsage();
+    process.stdout.write(`CPU ${user + system}\n`);
   } else if (command === 'count') {
     process.stdout.write(`COUNT ${wss.clients.size}\n`);
   }
