@@ -21,15 +21,13 @@ export interface WindowMember {
   _endWindow(): void;
 }
 
-/** Below this many microseconds left, a window ends by the event loop's turns, not a timer. */
-const TIMER_SLACK_US = 2000;
-
 /**
  * One window shared by every subscriber of a server: members in the order they began to hold
- * (so in deadline order), one timer for the oldest. Timers have a millisecond's grain and fire
- * late under load, so the last stretch before a deadline is waited by `setImmediate` turns: a
- * frame never waits much past the delay, at the cost of a spinning loop while a short window
- * is open.
+ * (so in deadline order), one timer for the oldest. A timer has a millisecond's grain: the
+ * whole milliseconds left are waited by a timer, what is left after it (under a millisecond:
+ * a sub-millisecond delay, or a timer that fired early) by `setImmediate` turns, so a frame
+ * never waits past the delay by more than a turn of the event loop (the loop spins meanwhile,
+ * polling I/O, for at most that fraction of a millisecond).
  */
 export class CoalesceWindow {
   /** Held frames of one member after which they go at once. */
@@ -70,8 +68,8 @@ export class CoalesceWindow {
 
   private arm(): void {
     const left = Number(this.deadlines[this.head]! - process.hrtime.bigint()) / 1000;
-    if (left > TIMER_SLACK_US) {
-      this.timer = setTimeout(onTimer, Math.floor((left - TIMER_SLACK_US / 2) / 1000), this);
+    if (left >= 1000) {
+      this.timer = setTimeout(onTimer, Math.floor(left / 1000), this);
     } else {
       this.immediate = setImmediate(onTimer, this);
     }
