@@ -184,6 +184,29 @@ describe('pub/sub coalescing: order and closing', () => {
     assert.equal(reason, 'bye');
   });
 
+  it('a connection terminated during a window: its end writes nothing, the others get theirs', async (t) => {
+    const {
+      wss,
+      pairs: [a, b],
+    } = await pairs(t, 2, { pubsub: { coalesce: { delay: 30_000 } } });
+    a!.server.subscribe('t');
+    b!.server.subscribe('t');
+    const writesA = recordWrites(a!.server);
+    const gotB = texts(b!.client, 2);
+    const errors: unknown[] = [];
+    a!.server.on('error', (error) => errors.push(error));
+    await publishInTicks(wss, ['p1', 'p2']);
+    a!.server.terminate();
+    assert.deepEqual(await gotB, ['p1', 'p2']);
+    await sleep(20);
+    assert.deepEqual(writesA.at, [], 'nothing written for the terminated connection');
+    assert.deepEqual(errors, []);
+    // The window goes on for the rest.
+    const more = texts(b!.client, 1);
+    await publishInTicks(wss, ['p3']);
+    assert.deepEqual(await more, ['p3']);
+  });
+
   it('the server closing ends every window: held frames reach the subscribers', async (t) => {
     const {
       wss,
