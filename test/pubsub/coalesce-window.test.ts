@@ -36,19 +36,42 @@ describe('CoalesceWindow', () => {
     assert.ok(ends[0]! < 30 + 25, `a ended at ${ends[0]} ms`);
   });
 
-  it('a sub-millisecond delay ends by the event loop’s turns, within a little of it', async () => {
+  it('a sub-millisecond delay ends at the first check of the event loop past it', async () => {
     const window = new CoalesceWindow({ delay: 300 });
-    const log: string[] = [];
+    // Each check of the window (a turn of the event loop while it is open), timed: a
+    // wall-clock bound on the end would measure the machine's load, this does not.
+    let checks: number[] = [];
+    let after = 0;
+    const fire = window._fire.bind(window);
+    window._fire = () => {
+      checks.push(performance.now() - after);
+      fire();
+    };
     const ends: number[] = [];
     for (let round = 0; round < 5; round++) {
-      window.hold(member(log, `m${round}`, ends));
-      await until(() => log.length === round + 1, 'the window ends');
+      const log: number[] = [];
+      checks = [];
+      const before = performance.now();
+      window.hold({
+        _endWindow() {
+          log.push(performance.now() - before);
+        },
+      });
+      after = performance.now();
+      await until(() => log.length === 1, 'the window ends');
+      assert.ok(log[0]! >= 0.3 - 0.001, `ended after ${log[0]} ms, before 0.3`);
+      // Every check but the last found the window open: each came before the deadline.
+      const open = checks.slice(0, -1);
+      assert.ok(
+        open.every((t) => t < 0.3),
+        `checks at ${checks.join(', ')} ms: one past the deadline left it open`,
+      );
+      ends.push(log[0]!);
     }
-    assert.equal(log.length, 5);
-    for (const end of ends) {
-      assert.ok(end >= 0.3 - 0.01, `ended after ${end} ms, before 0.3`);
-      assert.ok(end < 0.3 + 4, `ended after ${end} ms`);
-    }
+    // No millisecond timer: most windows end well within one (a stall of a loaded machine may
+    // delay one or two).
+    ends.sort((a, b) => a - b);
+    assert.ok(ends[2]! < 1, `median end after ${ends[2]} ms`);
   });
 
   it('delay 0 ends the window at the end of the current turn, not within the tick', async () => {

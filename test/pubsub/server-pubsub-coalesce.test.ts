@@ -86,11 +86,11 @@ describe('pub/sub coalescing: the bounds', () => {
       const waited = writes.at[round]! - start;
       assert.ok(waited >= 24.5, `written after ${waited} ms, before the 25 ms delay`);
       // A loaded machine delays timers; a window that forgot the frame would take seconds.
-      assert.ok(waited < 25 + 30, `written after ${waited} ms`);
+      assert.ok(waited < 25 + 50, `written after ${waited} ms`);
     }
   });
 
-  it('a sub-millisecond delay holds the frame past the tick and writes it within a few ms', async (t) => {
+  it('a sub-millisecond delay holds the frame past the tick and writes the batch soon after', async (t) => {
     const {
       wss,
       pairs: [a],
@@ -104,7 +104,8 @@ describe('pub/sub coalescing: the bounds', () => {
     assert.deepEqual(await got, ['x', 'y']);
     assert.deepEqual(writes.bytes, [6]);
     const waited = writes.at[0]! - start;
-    assert.ok(waited >= 0.2 - 0.01 && waited < 0.2 + 10, `written after ${waited} ms`);
+    // The precise bound is coalesce-window.test.ts's; here, on a loaded machine, not lost.
+    assert.ok(waited >= 0.2 - 0.01 && waited < 0.2 + 50, `written after ${waited} ms`);
   });
 
   it('a batch is written as soon as it reaches the count, long before the delay', async (t) => {
