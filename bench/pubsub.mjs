@@ -11,6 +11,14 @@
 //            server can do) and end to end (until the sink has every byte: bound by the sink,
 //            a Node process reading 10,000 sockets, on one CPU). Median of --rounds rounds
 //            after --warmup rounds.
+// coalesce   The pubsub.coalesce option: for each --windows (microseconds; and off), tsws
+//            publish with the window, and the ws loop, at --coalesce-cases (SIZExBURST, the
+//            burst spread by --spread: each publish in its own tick by default, as publishes
+//            made by separate incoming messages). Every message carries its publish time
+//            (process.hrtime, one monotonic clock for both processes); every 10th connection of
+//            the sink reads it: latency p50/p99 from publish to receipt. Throughput: end-to-end
+//            deliveries/s and the server's CPU per delivery over the measured rounds (a window's
+//            writes come after the server's PUBLISHED, so its "handed" time does not apply).
 // redis      What Redis adds per message (in this process, a tsws server and one subscribed
 //            tsws client): the publish-to-delivery latency, one message at a time, and the
 //            throughput of a burst, with the in-process broker and with the Redis adapter on
@@ -28,14 +36,20 @@ import { parseArgs } from 'node:util';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const USAGE = `Usage: node bench/pubsub.mjs [options]
 
-  --only LIST         broadcast, redis (default: both)
+  --only LIST         broadcast, coalesce, redis (default: broadcast,redis)
   --conns N           subscribers of the broadcast (default 10000)
   --cases LIST        broadcast cases SIZExBURST: payload bytes x messages per round
                       (default 64x1,4096x10)
   --size BYTES        payload of the redis figures' messages (default 64)
   --rounds N          measured rounds (default 30)      --warmup N   rounds before (default 5)
-  --impls LIST        tsws, tsws-loop, ws, floor (default: all four; floor: prebuilt frames
-                      written to raw sockets in a loop, no WebSocket library)
+  --impls LIST        tsws, tsws-loop, ws, floor, floor-uv (default: all five; floor:
+                      prebuilt frames written to net sockets in a loop, no WebSocket library;
+                      floor-uv: the same on libuv TCP handles, as tsws's fast path)
+  --windows LIST      coalesce: window delays in µs (default 0,100,1000; off always runs)
+  --coalesce-messages N   coalesce: the window's count bound (default 64)
+  --coalesce-cases LIST   coalesce: SIZExBURST (default 64x1,64x10)
+  --spread MODE       coalesce: a burst's publishes in one tick, own ticks, own turns
+                      (tick, ticks, turns; default ticks)
   --redis URL         Redis for the redis figures (default redis://127.0.0.1:6379)
   --redis-messages N  messages of the redis burst (default 20000)
   --redis-trips N     one-at-a-time round trips for the latency (default 2000)
@@ -51,7 +65,11 @@ const { values: opt } = parseArgs({
     size: { type: 'string', default: '64' },
     rounds: { type: 'string', default: '30' },
     warmup: { type: 'string', default: '5' },
-    impls: { type: 'string', default: 'tsws,tsws-loop,ws,floor' },
+    impls: { type: 'string', default: 'tsws,tsws-loop,ws,floor,floor-uv' },
+    windows: { type: 'string', default: '0,100,1000' },
+    'coalesce-messages': { type: 'string', default: '64' },
+    'coalesce-cases': { type: 'string', default: '64x1,64x10' },
+    spread: { type: 'string', default: 'ticks' },
     redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
     'redis-messages': { type: 'string', default: '20000' },
     'redis-trips': { type: 'string', default: '2000' },
@@ -66,11 +84,13 @@ if (opt.help) {
 const ONLY = new Set(opt.only.split(','));
 const CONNS = Number(opt.conns);
 const SIZE = Number(opt.size);
-const CASES = opt.cases.split(',').map((c) => {
-  const [size, burst] = c.split('x').map(Number);
-  if (!(size >= 0 && burst >= 1)) throw new Error(`bad case: ${c} (SIZExBURST)`);
-  return { size, burst };
-});
+const parseCases = (list) =>
+  list.split(',').map((c) => {
+    const [size, burst] = c.split('x').map(Number);
+    if (!(size >= 0 && burst >= 1)) throw new Error(`bad case: ${c} (SIZExBURST)`);
+    return { size, burst };
+  });
+const CASES = parseCases(opt.cases);
 const ROUNDS = Number(opt.rounds);
 const WARMUP = Number(opt.warmup);
 const IMPLS = opt.impls.split(',');
@@ -78,7 +98,8 @@ const LABELS = {
   tsws: 'tsws publish',
   'tsws-loop': 'tsws loop',
   ws: 'ws loop',
-  floor: 'floor (raw sockets, prebuilt frame)',
+  floor: 'floor (net sockets, prebuilt frame)',
+  'floor-uv': 'floor (libuv TCP handles, prebuilt frame)',
 };
 
 const log = (line) => process.stderr.write(`${line}\n`);
@@ -131,12 +152,35 @@ async function expectLine(c, prefix) {
 
 const frameBytes = (size) => size + (size <= 125 ? 2 : size <= 65535 ? 4 : 10);
 
-async function broadcast(impl, { size, burst }) {
+/**
+ * One server against the sink for a case. `extra` (the coalesce figures): `label`, `args` for
+ * the server, `spread` of a burst, `stamp` (latency at the sink, server CPU per delivery).
+ */
+async function broadcast(impl, { size, burst }, extra = {}) {
   const BURST = burst;
-  const server = child(['bench/servers/broadcast.mjs', '--impl', impl, '--size', String(size)], 1);
+  const stamp = extra.stamp === true;
+  const server = child(
+    [
+      'bench/servers/broadcast.mjs',
+      '--impl',
+      impl,
+      '--size',
+      String(size),
+      ...(stamp ? ['--stamp'] : []),
+      ...(extra.args ?? []),
+    ],
+    1,
+  );
   const port = await expectLine(server, 'READY');
   const sink = child(
-    ['bench/clients/broadcast-sink.mjs', '--port', port, '--conns', String(CONNS)],
+    [
+      'bench/clients/broadcast-sink.mjs',
+      '--port',
+      port,
+      '--conns',
+      String(CONNS),
+      ...(stamp ? ['--stamp', String(size)] : []),
+    ],
     0,
   );
   try {
@@ -147,10 +191,19 @@ async function broadcast(impl, { size, burst }) {
     const times = [];
     const loops = [];
     const handed = [];
+    let cpuBefore = 0;
     for (let round = 0; round < WARMUP + ROUNDS; round++) {
+      if (round === WARMUP) {
+        if (stamp) {
+          sink.send('stats');
+          await expectLine(sink, 'STATS');
+        }
+        server.send('cpu');
+        cpuBefore = Number(await expectLine(server, 'CPU'));
+      }
       sink.send(`expect ${CONNS * BURST * frameBytes(size)}`);
       const start = performance.now();
-      server.send(`publish ${BURST}`);
+      server.send(`publish ${BURST}${extra.spread ? ` ${extra.spread}` : ''}`);
       const [loop, hand] = (await expectLine(server, 'PUBLISHED')).split(' ').map(Number);
       await expectLine(sink, 'DONE');
       const ms = performance.now() - start;
@@ -162,9 +215,19 @@ async function broadcast(impl, { size, burst }) {
     }
     const ms = median(times);
     const handedMs = median(handed);
+    server.send('cpu');
+    const cpu = Number(await expectLine(server, 'CPU')) - cpuBefore;
+    // CPU time, unlike the clock, does not count time waiting for a CPU (a loaded machine).
+    const latency = { serverCpuUsPerDelivery: cpu / (CONNS * BURST * ROUNDS) };
+    if (stamp) {
+      sink.send('stats');
+      const [p50, p99, samples] = (await expectLine(sink, 'STATS')).split(' ').map(Number);
+      Object.assign(latency, { latencyP50Us: p50, latencyP99Us: p99, latencySamples: samples });
+    }
     const result = {
       impl,
-      label: LABELS[impl],
+      label: extra.label ?? LABELS[impl],
+      ...latency,
       serverDeliveriesPerSecond: (CONNS * BURST) / (handedMs / 1000),
       serverMs: handedMs,
       serverP90Ms: percentile(handed, 90),
@@ -175,7 +238,11 @@ async function broadcast(impl, { size, burst }) {
     log(
       `${result.label}: server ${Math.round(result.serverDeliveriesPerSecond).toLocaleString('en')} deliveries/s ` +
         `(${handedMs.toFixed(1)} ms, loop ${result.loopMs.toFixed(1)} ms); end to end ` +
-        `${Math.round(result.endToEndDeliveriesPerSecond).toLocaleString('en')} deliveries/s (${ms.toFixed(1)} ms)`,
+        `${Math.round(result.endToEndDeliveriesPerSecond).toLocaleString('en')} deliveries/s (${ms.toFixed(1)} ms); ` +
+        `server CPU ${latency.serverCpuUsPerDelivery.toFixed(2)} µs/delivery` +
+        (stamp
+          ? `; latency p50 ${latency.latencyP50Us} µs, p99 ${latency.latencyP99Us} µs (${latency.latencySamples} samples)`
+          : ''),
     );
     return result;
   } finally {
@@ -293,6 +360,34 @@ if (ONLY.has('broadcast')) {
     results.broadcast.push({ ...c, rows });
   }
 }
+if (ONLY.has('coalesce')) {
+  results.coalesce = [];
+  const windows = opt.windows
+    .split(',')
+    .filter((w) => w !== '')
+    .map(Number);
+  const messages = Number(opt['coalesce-messages']);
+  for (const c of parseCases(opt['coalesce-cases'])) {
+    const spread = c.burst > 1 ? opt.spread : 'tick';
+    log(
+      `coalesce: ${CONNS} subscribers, ${c.size}-byte messages, ${c.burst} per round (${spread}), ${ROUNDS} rounds`,
+    );
+    const rows = [];
+    const stamped = { stamp: true, spread };
+    rows.push(await broadcast('tsws', c, { ...stamped, label: 'tsws publish, no window' }));
+    for (const delay of windows) {
+      rows.push(
+        await broadcast('tsws', c, {
+          ...stamped,
+          label: `tsws publish, window ${delay} µs / ${messages} msgs`,
+          args: ['--coalesce', `${delay}/${messages}`],
+        }),
+      );
+    }
+    rows.push(await broadcast('ws', c, { ...stamped, label: 'ws loop' }));
+    results.coalesce.push({ ...c, spread, rows });
+  }
+}
 if (ONLY.has('redis')) {
   log(`redis: ${opt.redis}, ${SIZE}-byte messages`);
   results.redis = await redisFigures();
@@ -304,13 +399,28 @@ for (const { size, burst, rows } of results.broadcast ?? []) {
   md.push(
     `Broadcast to ${CONNS.toLocaleString('en')} subscribers, ${size}-byte binary messages, ${burst} per round, median of ${ROUNDS} rounds${pinned ? ' (server on CPU 1, sink on CPU 0)' : ''}:`,
     '',
-    '| server | deliveries/s (server) | time to hand to the kernel (p50 / p90) | of which the loop | vs ws loop | end to end deliveries/s | vs ws loop |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| server | deliveries/s (server) | time to hand to the kernel (p50 / p90) | of which the loop | vs ws loop | end to end deliveries/s | vs ws loop | server CPU per delivery |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
   const x = (a, b) => (b ? `${(a / b).toFixed(2)}×` : '');
   for (const r of rows) {
     md.push(
-      `| ${r.label} | ${Math.round(r.serverDeliveriesPerSecond).toLocaleString('en')} | ${r.serverMs.toFixed(1)} / ${r.serverP90Ms.toFixed(1)} ms | ${r.loopMs.toFixed(1)} ms | ${x(r.serverDeliveriesPerSecond, ws?.serverDeliveriesPerSecond)} | ${Math.round(r.endToEndDeliveriesPerSecond).toLocaleString('en')} | ${x(r.endToEndDeliveriesPerSecond, ws?.endToEndDeliveriesPerSecond)} |`,
+      `| ${r.label} | ${Math.round(r.serverDeliveriesPerSecond).toLocaleString('en')} | ${r.serverMs.toFixed(1)} / ${r.serverP90Ms.toFixed(1)} ms | ${r.loopMs.toFixed(1)} ms | ${x(r.serverDeliveriesPerSecond, ws?.serverDeliveriesPerSecond)} | ${Math.round(r.endToEndDeliveriesPerSecond).toLocaleString('en')} | ${x(r.endToEndDeliveriesPerSecond, ws?.endToEndDeliveriesPerSecond)} | ${r.serverCpuUsPerDelivery.toFixed(2)} µs |`,
+    );
+  }
+  md.push('');
+}
+for (const { size, burst, spread, rows } of results.coalesce ?? []) {
+  const how = { tick: 'in one tick', ticks: 'each in its own tick', turns: 'each in its own turn' };
+  md.push(
+    `Coalescing, ${CONNS.toLocaleString('en')} subscribers, ${size}-byte binary messages, ${burst} per round${burst > 1 ? ` (${how[spread]})` : ''}, median of ${ROUNDS} rounds${pinned ? ' (server on CPU 1, sink on CPU 0)' : ''}:`,
+    '',
+    '| server | end to end deliveries/s | server CPU per delivery | latency p50 | latency p99 |',
+    '| --- | ---: | ---: | ---: | ---: |',
+  );
+  for (const r of rows) {
+    md.push(
+      `| ${r.label} | ${Math.round(r.endToEndDeliveriesPerSecond).toLocaleString('en')} | ${r.serverCpuUsPerDelivery.toFixed(2)} µs | ${r.latencyP50Us.toLocaleString('en')} µs | ${r.latencyP99Us.toLocaleString('en')} µs |`,
     );
   }
   md.push('');

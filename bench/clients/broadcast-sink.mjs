@@ -3,6 +3,10 @@
 // its own cost per message is as small as it gets in Node. Standard input, one command a line:
 // `expect BYTES` prints `DONE` once that many more bytes arrived on all connections together.
 // Prints `OPEN <n>` once every connection is upgraded; exits when its standard input ends.
+// With --stamp SIZE (every message SIZE bytes, its first 8 the server's process.hrtime.bigint()
+// at publish: the same monotonic clock in both processes), every --sample'th connection also
+// reads the stamps of the frames it receives; `stats` prints `STATS <p50 µs> <p99 µs> <count>`
+// of publish-to-receipt latency since the last `stats`.
 import * as net from 'node:net';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -12,8 +16,16 @@ const { values } = parseArgs({
     port: { type: 'string' },
     conns: { type: 'string', default: '10000' },
     burst: { type: 'string', default: '200' },
+    stamp: { type: 'string' },
+    sample: { type: 'string', default: '10' },
   },
 });
+const STAMP = values.stamp === undefined ? undefined : Number(values.stamp);
+const HEADER = STAMP === undefined ? 0 : STAMP <= 125 ? 2 : STAMP <= 0xffff ? 4 : 10;
+const FRAME = STAMP === undefined ? 0 : HEADER + STAMP;
+const SAMPLE = Number(values.sample);
+let latencies = [];
+let upgraded = 0;
 const port = Number(values.port);
 const conns = Number(values.conns);
 const REQUEST =
@@ -39,7 +51,21 @@ function open() {
       }
       const rest = head.length - end - 4;
       if (rest > 0) count(rest);
-      socket.on('data', (data) => count(data.length));
+      if (STAMP !== undefined && upgraded++ % SAMPLE === 0) {
+        // Byte position in the frame stream (frames are all FRAME bytes; `rest` is a 101's tail).
+        let pos = rest % FRAME;
+        socket.on('data', (data) => {
+          const now = process.hrtime.bigint();
+          // Frame starts in this chunk whose stamp is whole in it (a split one is skipped).
+          for (let s = pos === 0 ? 0 : FRAME - pos; s + HEADER + 8 <= data.length; s += FRAME) {
+            latencies.push(Number(now - data.readBigUInt64BE(s + HEADER)) / 1000);
+          }
+          pos = (pos + data.length) % FRAME;
+          count(data.length);
+        });
+      } else {
+        socket.on('data', (data) => count(data.length));
+      }
       resolve(socket);
     };
     socket.on('data', onHead);
@@ -73,6 +99,12 @@ lines.on('line', (line) => {
   if (command === 'expect') {
     target = Number(arg);
     if (received >= target) done();
+  } else if (command === 'stats') {
+    const sorted = latencies.sort((a, b) => a - b);
+    const at = (p) =>
+      sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
+    process.stdout.write(`STATS ${at(50).toFixed(0)} ${at(99).toFixed(0)} ${sorted.length}\n`);
+    latencies = [];
   }
 });
 lines.on('close', () => process.exit(0));

@@ -1,5 +1,6 @@
 export type { OriginPattern } from '../handshake/origin-policy.js';
 export type {
+  CoalesceOptions,
   PublishData,
   PubSubOptions,
   ReplayResult,

@@ -281,7 +281,11 @@ export class Connection implements ReceiverSink {
     this.writer.writeFrame(this.dataOpcode(opcode, fin), fin, rsv1, data);
   }
 
-  /** Queues bytes that already are complete frames (prepared once for many connections). */
+  /**
+   * Queues bytes that already are complete frames (prepared once for many connections). They
+   * may be written by reference (when nothing is queued before them, or when large): do not
+   * modify them afterwards.
+   */
   sendPreparedFrame(frame: Buffer): void {
     this.checkCanSend();
     if ((this.flags & FRAGMENTING) !== 0) {

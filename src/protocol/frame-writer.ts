@@ -113,9 +113,14 @@ export class FrameWriter {
     this.commit(off + hs + written);
   }
 
-  /** Queues bytes that are already a complete frame (or frames), e.g. one prepared for many peers. */
+  /**
+   * Queues bytes that are already a complete frame (or frames), e.g. one prepared for many
+   * peers: never modified, and not to be modified by the caller until taken and written.
+   */
   writeRaw(bytes: Buffer): void {
-    if (bytes.length <= COPY_LIMIT) {
+    // Alone (nothing queued before it), the frame goes by reference as it is: a frame prepared
+    // for thousands of peers is then written to each without a copy, a slab or a view each.
+    if (bytes.length <= COPY_LIMIT && this.queued > 0) {
       const off = this.reserve(bytes.length);
       this.segSlab!.set(bytes, off);
       this.commit(off + bytes.length);

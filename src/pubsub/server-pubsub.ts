@@ -1,4 +1,5 @@
 import { ErrorCode, UsageError } from '../protocol/index.js';
+import { type CoalesceOptions, CoalesceWindow } from './coalesce-window.js';
 import {
   type AdapterSink,
   Change,
@@ -14,6 +15,7 @@ import { PreparedMessage, REPLAYING, SEQUENCED } from './prepared-message.js';
 import { type PublishData, publishBytes } from './publish-data.js';
 import { isTopicMember, MEMBER_OPEN, type TopicMember } from './topic-member.js';
 
+export type { CoalesceOptions } from './coalesce-window.js';
 export type { PublishData } from './publish-data.js';
 
 /** The `pubsub` option of a WebSocketServer. */
@@ -29,6 +31,16 @@ export interface PubSubOptions {
   historyBytes?: number;
   /** With the default broker: topics whose history is kept (see LocalAdapter). Default: no limit. */
   maxTopics?: number;
+  /**
+   * Throughput over latency: each subscriber's published frames wait up to `delay`
+   * microseconds, or until `messages` of them wait, and go in one write (one system call)
+   * instead of one each. Order (per topic, and with the connection's own sends, which take
+   * the held frames along), sequence ids and the backpressure policy (held frames count in
+   * `bufferedAmount`) are unchanged; a close frame goes after them. Compressed publishes do
+   * not wait. Default: off (each subscriber's frames are written at the end of the current
+   * tick).
+   */
+  coalesce?: CoalesceOptions;
 }
 
 /** Options of a publish; `S` is the binding's connection (node: WebSocket), unconstrained so that the published types need no internal member. */
@@ -74,6 +86,8 @@ export class ServerPubSub<S extends TopicMember> implements AdapterSink {
   constructor(
     private readonly adapter: PubSubAdapter,
     private readonly report: (report: UndeliveredReport) => void,
+    /** The coalescing window of live deliveries, when configured. */
+    private readonly window?: CoalesceWindow,
   ) {
     adapter.start(this);
   }
@@ -89,7 +103,9 @@ export class ServerPubSub<S extends TopicMember> implements AdapterSink {
         historyBytes: options?.historyBytes,
         maxTopics: options?.maxTopics,
       });
-    return new ServerPubSub<S>(adapter, report);
+    const coalesce = options?.coalesce;
+    const window = coalesce === undefined ? undefined : new CoalesceWindow(coalesce);
+    return new ServerPubSub<S>(adapter, report, window);
   }
 
   subscribe(ws: S, topic: string, options?: SubscribeOptions): boolean {
@@ -217,12 +233,13 @@ export class ServerPubSub<S extends TopicMember> implements AdapterSink {
     if (subscribers === undefined) return;
     const message = new PreparedMessage(delivery);
     const except = delivery.except as Except<S>;
+    const window = this.window;
     for (const [ws, flags] of subscribers) {
       if (except !== undefined && (except === ws || (except instanceof Set && except.has(ws)))) {
         continue;
       }
       if ((flags & REPLAYING) !== 0) this.held.get(ws)?.get(delivery.topic)?.push(delivery);
-      else ws._deliverPrepared(message, (flags & SEQUENCED) !== 0);
+      else ws._deliverPrepared(message, (flags & SEQUENCED) !== 0, window);
     }
   }
 
@@ -233,6 +250,7 @@ export class ServerPubSub<S extends TopicMember> implements AdapterSink {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
+    this.window?.flush();
     return this.adapter.close();
   }
 }

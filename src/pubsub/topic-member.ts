@@ -1,3 +1,4 @@
+import type { CoalesceWindow } from './coalesce-window.js';
 import type { PreparedMessage } from './prepared-message.js';
 
 /** `readyState` of an open connection (WHATWG WebSocket `OPEN`). */
@@ -15,8 +16,9 @@ export interface TopicMember {
   /**
    * Sends a published message, framed once for all members, in order with the member's other
    * sends and under its backpressure policy. False when it was not sent (closing, or dropped).
+   * With a coalescing `window`, its write may wait for the window's end (never its order).
    */
-  _deliverPrepared(message: PreparedMessage, sequenced: boolean): boolean;
+  _deliverPrepared(message: PreparedMessage, sequenced: boolean, window?: CoalesceWindow): boolean;
   /**
    * Resolves once a message would go straight out (or the member sends no more): a replay
    * paces itself by it instead of meeting the backpressure policy.

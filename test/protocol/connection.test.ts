@@ -649,18 +649,21 @@ describe('sendPreparedFrame and sendDataFrame', () => {
     );
   });
 
-  it('copies a small prepared frame, and keeps a large one by reference (zero copy)', () => {
+  it('keeps a lone or large prepared frame by reference (zero copy), copies a small one behind others', () => {
     const { conn } = recordingConnection({ role: 'server' });
+    const alone = encodeFrame({ opcode: Opcode.Binary, payload: Buffer.alloc(10, 3) });
     const small = encodeFrame({ opcode: Opcode.Binary, payload: Buffer.alloc(10, 1) });
     const large = encodeFrame({ opcode: Opcode.Binary, payload: Buffer.alloc(10_000, 2) });
+    conn.sendPreparedFrame(alone);
     conn.sendPreparedFrame(small);
     conn.sendPreparedFrame(large);
-    assert.equal(conn.bufferedAmount, small.length + large.length);
+    assert.equal(conn.bufferedAmount, alone.length + small.length + large.length);
     small.fill(0);
     const chunks = conn.dataToSend();
+    assert.equal(chunks[0], alone, 'the frame written alone is written by reference');
     assert.ok(chunks.includes(large), 'the large frame is written by reference');
     const { frames } = decodeFrames(Buffer.concat(chunks));
-    assert.deepEqual(frames[0]!.payload, Buffer.alloc(10, 1), 'the small frame was copied');
+    assert.deepEqual(frames[1]!.payload, Buffer.alloc(10, 1), 'the small frame was copied');
   });
 
   it('refuses a prepared frame inside a fragmented message and after close', () => {

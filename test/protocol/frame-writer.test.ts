@@ -214,6 +214,48 @@ describe('text frames at the boundaries of the writer paths', () => {
   });
 });
 
+describe('FrameWriter.writeRaw', () => {
+  const frame = (byte: number, n: number) =>
+    Buffer.concat([Buffer.from([0x82, n]), Buffer.alloc(n, byte)]);
+
+  it('a frame written alone goes by reference (no copy for a frame shared by many peers)', () => {
+    const w = new FrameWriter({ mask: false, generateMask: randomMask });
+    const shared = frame(1, 64);
+    w.writeRaw(shared);
+    assert.equal(w.bufferedBytes, 66);
+    const chunks = w.take();
+    assert.equal(chunks.length, 1);
+    assert.equal(chunks[0], shared, 'the very buffer');
+  });
+
+  it('raw frames after other bytes are copied in order, and the shared frame is never modified', () => {
+    const w = new FrameWriter({ mask: false, generateMask: randomMask });
+    const first = frame(1, 10);
+    const second = frame(2, 20);
+    const copy = Buffer.from(second);
+    w.writeRaw(first);
+    w.writeFrame(Opcode.Text, true, false, Buffer.from('hi'));
+    w.writeRaw(second);
+    w.writeRaw(first);
+    const chunks = w.take();
+    assert.equal(chunks[0], first, 'the lone first frame by reference');
+    assert.ok(!chunks.slice(1).includes(second), 'later small frames are copied');
+    assert.deepEqual(
+      decodeAll(chunks).map((f) => [f.opcode, f.payload.length]),
+      [
+        [Opcode.Binary, 10],
+        [Opcode.Text, 2],
+        [Opcode.Binary, 20],
+        [Opcode.Binary, 10],
+      ],
+    );
+    assert.ok(second.equals(copy));
+    // Taken: the next frame is alone again.
+    w.writeRaw(second);
+    assert.equal(w.take()[0], second);
+  });
+});
+
 describe('the shared slab', () => {
   it('frames of many interleaved connections stay whole and in order across slab replacements', () => {
     fc.assert(

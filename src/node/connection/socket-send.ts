@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { PerMessageDeflate } from '../../extensions/permessage-deflate/codec.js';
 import { type Connection, ConnectionState, Opcode } from '../../protocol/index.js';
+import type { CoalesceWindow, WindowMember } from '../../pubsub/coalesce-window.js';
 import type { PreparedMessage } from '../../pubsub/prepared-message.js';
 import { type Callback, type DroppedMessage, HOLD_AT, Outbox } from '../send/outbox.js';
 import type { Transport } from '../transport/transport.js';
@@ -17,6 +18,7 @@ import {
   CONNECTING,
   FLUSH_SCHEDULED,
   IN_RECEIVE,
+  IN_WINDOW,
   OPEN,
 } from './socket-state.js';
 import type { WebSocketEvents } from './websocket-events.js';
@@ -28,7 +30,7 @@ import type { WebSocketEvents } from './websocket-events.js';
  * the transport), and the close timer armed once a close is under way. SocketBase
  * (socket-base.ts) adds the receiving half.
  */
-export abstract class SocketSend extends EventEmitter<WebSocketEvents> {
+export abstract class SocketSend extends EventEmitter<WebSocketEvents> implements WindowMember {
   abstract get readyState(): number;
 
   constructor() {
@@ -69,6 +71,8 @@ export abstract class SocketSend extends EventEmitter<WebSocketEvents> {
   /** This connection's bytes in the memory budget, once it holds any. */
   protected _memory: ReceiveMemory | undefined;
   protected _afterCloseBytes = 0;
+  /** Published frames serialized into the core and not yet written (a coalescing window). */
+  protected _heldFrames = 0;
   protected _localReason: Buffer | undefined;
 
   /**
@@ -153,6 +157,9 @@ export abstract class SocketSend extends EventEmitter<WebSocketEvents> {
 
   /** @internal */
   _awaitTransport(): void {
+    // Frames held for a coalescing window are not in the transport: they go first, or its
+    // drain would be reported at once and the queue would ask again, forever.
+    if (this._heldFrames > 0) this._scheduleFlush();
     this._transport!.requestDrain();
   }
 
@@ -187,9 +194,11 @@ export abstract class SocketSend extends EventEmitter<WebSocketEvents> {
    * connection's sends and under its backpressure policy. Compressed when permessage-deflate
    * was agreed: with the bytes compressed once for every connection of the same compression
    * group (no server context takeover), else by this connection's own compressor. False when
-   * it was not sent (closing, or dropped by the policy).
+   * it was not sent (closing, or dropped by the policy). With a coalescing `window`, a frame
+   * that would go straight out is serialized now (its place in order is taken) and written
+   * when the window ends, with whatever else this connection sent meanwhile.
    */
-  _deliverPrepared(message: PreparedMessage, sequenced: boolean): boolean {
+  _deliverPrepared(message: PreparedMessage, sequenced: boolean, window?: CoalesceWindow): boolean {
     if (!this._sendsData()) return false;
     const deflate = this._deflate;
     if (deflate !== undefined && message.compress) {
@@ -205,7 +214,12 @@ export abstract class SocketSend extends EventEmitter<WebSocketEvents> {
     const frame = message.frame(sequenced);
     const box = this._outbox;
     if ((box === undefined || box.idle) && !this._conn!.sendingFragmented && this._fits()) {
-      this._deliverRaw(frame);
+      // A flush already due (or the end of a receive) takes the frame anyway: no need to hold.
+      if (window === undefined || (this._bits & (FLUSH_SCHEDULED | IN_RECEIVE)) !== 0) {
+        this._deliverRaw(frame);
+      } else {
+        this._hold(frame, window);
+      }
       return true;
     }
     return this._box().publish(
@@ -213,6 +227,26 @@ export abstract class SocketSend extends EventEmitter<WebSocketEvents> {
       message.payload(sequenced).length,
       message.isBinary(sequenced),
     );
+  }
+
+  /** Serializes a published frame and leaves its write to the window (or to its count). */
+  private _hold(frame: Buffer, window: CoalesceWindow): void {
+    this._conn!.sendPreparedFrame(frame);
+    if (++this._heldFrames >= window.messages) {
+      this._scheduleFlush();
+    } else if ((this._bits & IN_WINDOW) === 0) {
+      // Once per window: frames held after a write by count go at this window's end (earlier).
+      this._bits |= IN_WINDOW;
+      window.hold(this);
+    }
+  }
+
+  /** @internal The coalescing window ended: what it held is written (unless a flush is due). */
+  _endWindow(): void {
+    this._bits &= ~IN_WINDOW;
+    if (this._heldFrames > 0 && (this._bits & (FLUSH_SCHEDULED | IN_RECEIVE)) === 0) {
+      this._flush();
+    }
   }
 
   /**
@@ -326,6 +360,7 @@ export abstract class SocketSend extends EventEmitter<WebSocketEvents> {
   /** @internal Writes everything the connection produced, in one write where possible. */
   _flush(): void {
     this._bits &= ~FLUSH_SCHEDULED;
+    this._heldFrames = 0;
     const conn = this._conn;
     const transport = this._transport;
     if (conn === undefined || transport === undefined) return;

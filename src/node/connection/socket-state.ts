@@ -14,6 +14,8 @@ export const FLUSH_SCHEDULED = 2;
 export const IN_RECEIVE = 4;
 /** The application paused reading. */
 export const PAUSED = 8;
+/** Published frames wait in the core for the pub/sub coalescing window (coalesce-window.ts). */
+export const IN_WINDOW = 16;
 /** `close()` was called; its close frame waits behind queued messages. */
 export const CLOSE_QUEUED = 32;
 /** Reading stopped: the peer pings but does not read our pongs (see `_onPingReceived`). */
