@@ -4,7 +4,7 @@
 // frames, sequenced subscriptions, and off meaning one write per publishing tick as before.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { WebSocket } from '../../src/index.js';
+import { type WebSocket, WebSocketServer } from '../../src/index.js';
 import { messages, nextClose, turns } from '../helpers/node-util.js';
 import { pairs, texts } from '../helpers/pubsub-util.js';
 
@@ -67,6 +67,16 @@ describe('pub/sub coalescing: off by default', () => {
     // A one-byte text message is a three-byte frame.
     assert.deepEqual(writesA.bytes, [9], 'one write of three frames');
     assert.deepEqual(writesB.bytes, [9]);
+  });
+});
+
+describe('pub/sub coalescing: the option', () => {
+  it('a bad window is refused by the server constructor, before any subscriber', () => {
+    for (const coalesce of [{ delay: -1 }, { messages: 0 }, { delay: Number.NaN }]) {
+      assert.throws(() => new WebSocketServer({ noServer: true, pubsub: { coalesce } }), {
+        code: 'WS_ERR_INVALID_ARGUMENT',
+      });
+    }
   });
 });
 

@@ -125,7 +125,10 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       opened: (ws, socket) => this._opened(ws, socket),
     });
     // An adapter given is started now (a broker connection is made before the first subscriber).
-    if (options.pubsub?.adapter !== undefined) this._pubsub();
+    // A bad coalescing window is told at once, too.
+    if (options.pubsub?.adapter !== undefined || options.pubsub?.coalesce !== undefined) {
+      this._pubsub();
+    }
     this.clients = this.options.clientTracking ? new Set() : undefined;
     // Checked in every mode, so that a bad value fails the same way on both paths.
     const limits = httpServerLimits(options);

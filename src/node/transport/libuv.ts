@@ -189,6 +189,10 @@ export function isAlreadyError(errno: number): boolean {
   return errno < 0 && uvErrorName(errno)[0] === 'EALREADY';
 }
 
+/** Node builds the whole map on each call: kept (an upgrade asks for EALREADY each time). */
+let systemErrors: Map<number, [string, string]> | undefined;
+
 function uvErrorName(errno: number): [string, string] {
-  return getSystemErrorMap().get(errno) ?? [`E${-errno}`, 'unknown error'];
+  systemErrors ??= getSystemErrorMap();
+  return systemErrors.get(errno) ?? [`E${-errno}`, 'unknown error'];
 }
