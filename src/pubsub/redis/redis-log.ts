@@ -2,7 +2,15 @@ import type { EventEmitter } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { LogBackend, LogEntry, LogFeed, LogRecord } from '../log-backend.js';
 import type { RedisAdapterEvents } from './redis-options.js';
-import { decodeChannelMessage, decodeStreamEntry, flagsOf, PUBLISH_SCRIPT } from './wire.js';
+import {
+  decodeChannelBatch,
+  decodeChannelMessage,
+  decodeStreamEntry,
+  flagsOf,
+  MAX_BATCH,
+  PUBLISH_MANY_SCRIPT,
+  PUBLISH_SCRIPT,
+} from './wire.js';
 
 /** What the adapter settles before making the log (redis-adapter.ts checks the options). */
 export interface RedisLogSettings {
@@ -29,6 +37,19 @@ type PublishCommand = (
   channel: string,
   maxBytes: number,
 ) => Promise<string>;
+
+type PublishManyCommand = (
+  log: string,
+  last: string,
+  bytes: string,
+  maxLength: number,
+  ttl: number,
+  channel: string,
+  maxBytes: number,
+  origin: string,
+  count: number,
+  ...recordArgs: (string | number | Buffer)[]
+) => Promise<string[]>;
 
 const PAGE = 1000;
 
@@ -72,6 +93,7 @@ export class RedisLog implements LogBackend {
       this.sub = new Redis(settings.url, options('sub'));
     }
     this.pub.defineCommand('tswsPublish', { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
+    this.pub.defineCommand('tswsPublishMany', { numberOfKeys: 3, lua: PUBLISH_MANY_SCRIPT });
     for (const client of [this.pub, this.sub]) {
       client.on('ready', () => this.onReady());
       client.on('error', (error: Error) => {
@@ -132,6 +154,42 @@ export class RedisLog implements LogBackend {
     );
   }
 
+  /**
+   * One script call for the batch (PUBLISH_MANY_SCRIPT): one round trip, one trim, one channel
+   * message. Every record has this process's origin (LogAdapter's): a batch of mixed origins
+   * goes one by one.
+   */
+  appendMany(topic: string, records: readonly LogRecord[]): Promise<string[]> {
+    const origin = records[0]?.origin;
+    if (origin === undefined) return Promise.resolve([]);
+    if (records.length > MAX_BATCH) {
+      return Promise.reject(new RangeError(`a batch of over ${MAX_BATCH} messages`));
+    }
+    if (records.some((record) => record.origin !== origin)) {
+      return Promise.all(records.map((record) => this.append(topic, record)));
+    }
+    const s = this.settings;
+    const args: (string | number | Buffer)[] = [];
+    for (const record of records) {
+      args.push(record.token, flagsOf(record.binary, record.compress), record.data);
+    }
+    const publish = (this.pub as unknown as { tswsPublishMany: PublishManyCommand })
+      .tswsPublishMany;
+    return publish.call(
+      this.pub,
+      this.key(topic, 'log'),
+      this.key(topic, 'last'),
+      this.key(topic, 'bytes'),
+      s.historyLength,
+      s.historyTtl,
+      this.channel(topic),
+      s.historyBytes,
+      origin,
+      records.length,
+      ...args,
+    );
+  }
+
   async read(topic: string, after: string): Promise<LogEntry[]> {
     const entries: LogEntry[] = [];
     const key = this.key(topic, 'log');
@@ -184,6 +242,13 @@ export class RedisLog implements LogBackend {
     const name = channel.toString();
     if (!name.startsWith(prefix)) return;
     const topic = name.slice(prefix.length);
+    // A batch (PUBLISH_MANY_SCRIPT) starts with `*`, a single message with its id's digits.
+    if (message[0] === 0x2a) {
+      const entries = decodeChannelBatch(message, this.settings.maxMessage);
+      if (entries === undefined) this.onMalformed('channel', topic, message.length);
+      else for (const entry of entries) this.feed?.entry(topic, entry);
+      return;
+    }
     const entry = decodeChannelMessage(message, this.settings.maxMessage);
     if (entry === undefined) this.onMalformed('channel', topic, message.length);
     else this.feed?.entry(topic, entry);

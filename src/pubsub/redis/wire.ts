@@ -6,6 +6,8 @@
  * of the stream ids.
  *
  * Channel message: `<seq>\n<prev>\n<origin>\n<token>\n<flags>\n<data>` (data: raw bytes).
+ * Batch channel message (several entries appended by one script, PUBLISH_MANY_SCRIPT):
+ * `*<n>\n` then n times `<seq>\n<prev>\n<origin>\n<token>\n<flags>\n<length>\n<data>`.
  * Stream entry fields: p (prev), o (origin), t (token), f (flags), d (data).
  * flags: 1 binary, 2 may be compressed.
  */
@@ -25,56 +27,108 @@ export interface WireEntry {
   data: Buffer;
 }
 
+/** The most entries a trim reads at once. */
+const TRIM_PAGE = 256;
+
+/**
+ * Trims a log after an append, in both scripts: given `len` (XLEN), `over` (entries past the
+ * max length), `bytes` (the byte count after the append) and `maxBytes`, the oldest entries
+ * past either bound are read (only those: converting an entry to Lua is most of a trim's
+ * cost, at most TRIM_PAGE at a time) and cut with one exact XTRIM MAXLEN.
+ */
+const TRIM = `if over > 0 or bytes > maxBytes then
+  local start = '-'
+  local removed = 0
+  while over > 0 or bytes > maxBytes do
+    local count = over
+    if count < 1 then count = 16 end
+    if count > ${TRIM_PAGE} then count = ${TRIM_PAGE} end
+    local page = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', count)
+    if #page == 0 then break end
+    for _, entry in ipairs(page) do
+      if over <= 0 and bytes <= maxBytes then break end
+      local fields = entry[2]
+      for j = 1, #fields, 2 do
+        if fields[j] == 'd' then bytes = bytes - #fields[j + 1] end
+      end
+      over = over - 1
+      removed = removed + 1
+      start = '(' .. entry[1]
+    end
+  end
+  if removed >= len then
+    redis.call('XTRIM', KEYS[1], 'MAXLEN', 0)
+    bytes = 0
+  else
+    redis.call('XTRIM', KEYS[1], 'MAXLEN', len - removed)
+  end
+  if bytes < 0 then bytes = 0 end
+  redis.call('SET', KEYS[3], bytes)
+end
+`;
+
 /**
  * KEYS: the stream, the last-id key, the stream's byte count. ARGV: origin, token, flags, data,
  * max length, ttl (ms), channel, max bytes. Returns the new id.
  *
  * The log is trimmed to `max length` entries and `max bytes` of data, oldest first: the bytes
  * key counts the data in the stream (XTRIM by count alone would let 1,000 messages of 1 MiB pin
- * 1 GiB for the TTL). The oldest entries past either bound are found with XRANGE and cut with
- * one XTRIM MINID (whole nodes freed), so each publish trims about what it added.
+ * 1 GiB for the TTL). Each publish trims about what it added (TRIM).
  */
 export const PUBLISH_SCRIPT = `
 local prev = redis.call('GET', KEYS[2]) or '0-0'
 local id = redis.call('XADD', KEYS[1], '*',
   'p', prev, 'o', ARGV[1], 't', ARGV[2], 'f', ARGV[3], 'd', ARGV[4])
 local bytes = redis.call('INCRBY', KEYS[3], #ARGV[4])
-local over = redis.call('XLEN', KEYS[1]) - tonumber(ARGV[5])
+local len = redis.call('XLEN', KEYS[1])
+local over = len - tonumber(ARGV[5])
 local maxBytes = tonumber(ARGV[8])
-if over > 0 or bytes > maxBytes then
-  local start = '-'
-  local cut = nil
-  while cut == nil do
-    local page = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', 64)
-    if #page == 0 then break end
-    for _, entry in ipairs(page) do
-      if over <= 0 and bytes <= maxBytes then
-        cut = entry[1]
-        break
-      end
-      local fields = entry[2]
-      for i = 1, #fields, 2 do
-        if fields[i] == 'd' then bytes = bytes - #fields[i + 1] end
-      end
-      over = over - 1
-      start = '(' .. entry[1]
-    end
-  end
-  if cut == nil then
-    redis.call('XTRIM', KEYS[1], 'MAXLEN', 0)
-    bytes = 0
-  else
-    redis.call('XTRIM', KEYS[1], 'MINID', cut)
-  end
-  if bytes < 0 then bytes = 0 end
-  redis.call('SET', KEYS[3], bytes)
-end
-redis.call('SET', KEYS[2], id, 'PX', ARGV[6])
+${TRIM}redis.call('SET', KEYS[2], id, 'PX', ARGV[6])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('PEXPIRE', KEYS[3], ARGV[6])
 redis.call('PUBLISH', ARGV[7],
   id .. '\\n' .. prev .. '\\n' .. ARGV[1] .. '\\n' .. ARGV[2] .. '\\n' .. ARGV[3] .. '\\n' .. ARGV[4])
 return id
+`;
+
+/**
+ * PUBLISH_SCRIPT for several messages of one topic at once (one process's publishes of a
+ * tick): they are appended in order, each naming the one before it, the log is trimmed once,
+ * and one channel message carries them all (the batch format above). KEYS: as PUBLISH_SCRIPT.
+ * ARGV: max length, ttl (ms), channel, max bytes, origin, n, then token, flags, data of each.
+ * Returns the new ids, in order.
+ *
+ * Trimming reads only the entries it removes (converting an entry to Lua is most of a trim's
+ * cost), at most TRIM_PAGE at a time, and cuts them with one exact XTRIM MAXLEN.
+ */
+export const PUBLISH_MANY_SCRIPT = `
+local maxLength = tonumber(ARGV[1])
+local maxBytes = tonumber(ARGV[4])
+local origin = ARGV[5]
+local n = tonumber(ARGV[6])
+local prev = redis.call('GET', KEYS[2]) or '0-0'
+local ids = {}
+local parts = {'*' .. n .. '\\n'}
+local added = 0
+for i = 0, n - 1 do
+  local token = ARGV[7 + 3 * i]
+  local flags = ARGV[8 + 3 * i]
+  local data = ARGV[9 + 3 * i]
+  local id = redis.call('XADD', KEYS[1], '*', 'p', prev, 'o', origin, 't', token, 'f', flags, 'd', data)
+  ids[i + 1] = id
+  parts[#parts + 1] = id .. '\\n' .. prev .. '\\n' .. origin .. '\\n' .. token .. '\\n' .. flags .. '\\n' .. #data .. '\\n'
+  parts[#parts + 1] = data
+  added = added + #data
+  prev = id
+end
+local bytes = redis.call('INCRBY', KEYS[3], added)
+local len = redis.call('XLEN', KEYS[1])
+local over = len - maxLength
+${TRIM}redis.call('SET', KEYS[2], prev, 'PX', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[3], ARGV[2])
+redis.call('PUBLISH', ARGV[3], table.concat(parts))
+return ids
 `;
 
 export function flagsOf(binary: boolean, compress: boolean): number {
@@ -84,6 +138,8 @@ export function flagsOf(binary: boolean, compress: boolean): number {
 /** The most a header field (origin, token) of ours takes: longer ones are not ours. */
 const MAX_FIELD = 64;
 const SEQ = /^\d{1,16}-\d{1,16}$/;
+/** The most entries a batch channel message of ours carries (RedisLog sends fewer). */
+export const MAX_BATCH = 4096;
 
 /**
  * Reads a channel message; undefined when it is not one of ours (a forged or damaged one):
@@ -106,6 +162,67 @@ export function decodeChannelMessage(
   if (message.length - start > maxData) return undefined;
   const [seq, prev, origin, token, flags] = fields as [string, string, string, string, string];
   return entry(seq, prev, origin, token, flags, message.subarray(start));
+}
+
+/**
+ * Reads a batch channel message (PUBLISH_MANY_SCRIPT); undefined when it is not one of ours,
+ * as decodeChannelMessage (each entry's data within `maxData`), or names more than `maxCount`
+ * entries. Never throws.
+ */
+export function decodeChannelBatch(
+  message: Buffer,
+  maxData = Number.POSITIVE_INFINITY,
+  maxCount = MAX_BATCH,
+): WireEntry[] | undefined {
+  const header = readLine(message, 0);
+  if (header === undefined || message[0] !== 0x2a) return undefined;
+  const count = header.text.slice(1);
+  if (!/^[1-9]\d{0,5}$/.test(count) || Number(count) > maxCount) return undefined;
+  const entries: WireEntry[] = [];
+  let start = header.next;
+  for (let n = Number(count); n > 0; n--) {
+    const fields: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const line = readLine(message, start);
+      if (line === undefined) return undefined;
+      fields.push(line.text);
+      start = line.next;
+    }
+    const [seq, prev, origin, token, flags, size] = fields as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    if (!/^(0|[1-9]\d{0,15})$/.test(size)) return undefined;
+    const length = Number(size);
+    if (length > maxData || length > message.length - start) return undefined;
+    const decoded = entry(seq, prev, origin, token, flags, message.subarray(start, start + length));
+    if (decoded === undefined) return undefined;
+    entries.push(decoded);
+    start += length;
+  }
+  return start === message.length ? entries : undefined;
+}
+
+/** What PUBLISH_MANY_SCRIPT publishes, written in JS (for tests and backends without Lua). */
+export function encodeChannelBatch(entries: readonly WireEntry[]): Buffer {
+  const parts: Buffer[] = [Buffer.from(`*${entries.length}\n`, 'latin1')];
+  for (const e of entries) {
+    const flags = flagsOf(e.binary, e.compress);
+    const head = `${e.seq}\n${e.prev}\n${e.origin}\n${e.token}\n${flags}\n${e.data.length}\n`;
+    parts.push(Buffer.from(head, 'latin1'), e.data);
+  }
+  return Buffer.concat(parts);
+}
+
+/** A header line starting at `start` (looked for in the first bytes only: they are short). */
+function readLine(message: Buffer, start: number): { text: string; next: number } | undefined {
+  const end = message.subarray(start, start + 2 * MAX_FIELD).indexOf(10);
+  if (end < 0) return undefined;
+  return { text: message.toString('latin1', start, start + end), next: start + end + 1 };
 }
 
 /** Reads a stream entry as XRANGE returns it (id, then field/value pairs); undefined if not ours. */
