@@ -194,7 +194,7 @@ export class BatchMemoryLog extends MemoryLog {
   /** Cut the connection when this many more batches were answered (after the last one). */
   cutAfterBatches = Number.POSITIVE_INFINITY;
 
-  appendMany(topic: string, records: readonly LogRecord[]): Promise<string[]> {
+  appendMany(topic: string, records: readonly LogRecord[]): Promise<string> {
     return this.answer(() => {
       if (this.refuseBatches > 0) {
         this.refuseBatches--;
@@ -210,7 +210,7 @@ export class BatchMemoryLog extends MemoryLog {
         this.failBatches--;
         throw new Error('memory log: batch not confirmed');
       }
-      return entries.map((entry) => entry.seq);
+      return entries[entries.length - 1]!.seq;
     });
   }
 }

@@ -49,7 +49,7 @@ type PublishManyCommand = (
   origin: string,
   count: number,
   ...recordArgs: (string | number | Buffer)[]
-) => Promise<string[]>;
+) => Promise<string>;
 
 const PAGE = 1000;
 
@@ -159,14 +159,16 @@ export class RedisLog implements LogBackend {
    * message. Every record has this process's origin (LogAdapter's): a batch of mixed origins
    * goes one by one.
    */
-  appendMany(topic: string, records: readonly LogRecord[]): Promise<string[]> {
+  appendMany(topic: string, records: readonly LogRecord[]): Promise<string> {
     const origin = records[0]?.origin;
-    if (origin === undefined) return Promise.resolve([]);
+    if (origin === undefined) return Promise.reject(new RangeError('an empty batch'));
     if (records.length > MAX_BATCH) {
       return Promise.reject(new RangeError(`a batch of over ${MAX_BATCH} messages`));
     }
     if (records.some((record) => record.origin !== origin)) {
-      return Promise.all(records.map((record) => this.append(topic, record)));
+      return Promise.all(records.map((record) => this.append(topic, record))).then(
+        (ids) => ids[ids.length - 1]!,
+      );
     }
     const s = this.settings;
     const args: (string | number | Buffer)[] = [];

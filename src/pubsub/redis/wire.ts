@@ -96,7 +96,7 @@ return id
  * tick): they are appended in order, each naming the one before it, the log is trimmed once,
  * and one channel message carries them all (the batch format above). KEYS: as PUBLISH_SCRIPT.
  * ARGV: max length, ttl (ms), channel, max bytes, origin, n, then token, flags, data of each.
- * Returns the new ids, in order.
+ * Returns the last one's id (the others are in the channel message).
  *
  * Trimming reads only the entries it removes (converting an entry to Lua is most of a trim's
  * cost), at most TRIM_PAGE at a time, and cuts them with one exact XTRIM MAXLEN.
@@ -107,7 +107,6 @@ local maxBytes = tonumber(ARGV[4])
 local origin = ARGV[5]
 local n = tonumber(ARGV[6])
 local prev = redis.call('GET', KEYS[2]) or '0-0'
-local ids = {}
 local parts = {'*' .. n .. '\\n'}
 local added = 0
 for i = 0, n - 1 do
@@ -115,7 +114,6 @@ for i = 0, n - 1 do
   local flags = ARGV[8 + 3 * i]
   local data = ARGV[9 + 3 * i]
   local id = redis.call('XADD', KEYS[1], '*', 'p', prev, 'o', origin, 't', token, 'f', flags, 'd', data)
-  ids[i + 1] = id
   parts[#parts + 1] = id .. '\\n' .. prev .. '\\n' .. origin .. '\\n' .. token .. '\\n' .. flags .. '\\n' .. #data .. '\\n'
   parts[#parts + 1] = data
   added = added + #data
@@ -128,7 +126,7 @@ ${TRIM}redis.call('SET', KEYS[2], prev, 'PX', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[3], ARGV[2])
 redis.call('PUBLISH', ARGV[3], table.concat(parts))
-return ids
+return prev
 `;
 
 export function flagsOf(binary: boolean, compress: boolean): number {
