@@ -67,6 +67,12 @@ export class RedisLog implements LogBackend {
   private readonly ownsPub: boolean;
   private feed: LogFeed | undefined;
   private closed = false;
+  /**
+   * Rejects of the appends in flight. ioredis (autoResendUnfulfilledCommands off) drops the
+   * commands in flight when a connection closes without settling them if it reconnects soon
+   * (else rejects them some retries later): the adapter would never report those publishes.
+   */
+  private readonly inFlight = new Set<(error: Error) => void>();
 
   constructor(
     private readonly settings: RedisLogSettings,
@@ -106,6 +112,12 @@ export class RedisLog implements LogBackend {
       events.emit('disconnected');
     });
     this.pub.on('close', () => {
+      if (this.inFlight.size > 0) {
+        const lost = [...this.inFlight];
+        this.inFlight.clear();
+        const error = new Error('the connection to Redis closed: outcome unknown');
+        for (const reject of lost) reject(error);
+      }
       if (!this.closed) events.emit('disconnected');
     });
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
@@ -138,19 +150,21 @@ export class RedisLog implements LogBackend {
   append(topic: string, record: LogRecord): Promise<string> {
     const s = this.settings;
     const publish = (this.pub as unknown as { tswsPublish: PublishCommand }).tswsPublish;
-    return publish.call(
-      this.pub,
-      this.key(topic, 'log'),
-      this.key(topic, 'last'),
-      this.key(topic, 'bytes'),
-      record.origin,
-      record.token,
-      flagsOf(record.binary, record.compress),
-      record.data,
-      s.historyLength,
-      s.historyTtl,
-      this.channel(topic),
-      s.historyBytes,
+    return this.track(
+      publish.call(
+        this.pub,
+        this.key(topic, 'log'),
+        this.key(topic, 'last'),
+        this.key(topic, 'bytes'),
+        record.origin,
+        record.token,
+        flagsOf(record.binary, record.compress),
+        record.data,
+        s.historyLength,
+        s.historyTtl,
+        this.channel(topic),
+        s.historyBytes,
+      ),
     );
   }
 
@@ -177,19 +191,38 @@ export class RedisLog implements LogBackend {
     }
     const publish = (this.pub as unknown as { tswsPublishMany: PublishManyCommand })
       .tswsPublishMany;
-    return publish.call(
-      this.pub,
-      this.key(topic, 'log'),
-      this.key(topic, 'last'),
-      this.key(topic, 'bytes'),
-      s.historyLength,
-      s.historyTtl,
-      this.channel(topic),
-      s.historyBytes,
-      origin,
-      records.length,
-      ...args,
+    return this.track(
+      publish.call(
+        this.pub,
+        this.key(topic, 'log'),
+        this.key(topic, 'last'),
+        this.key(topic, 'bytes'),
+        s.historyLength,
+        s.historyTtl,
+        this.channel(topic),
+        s.historyBytes,
+        origin,
+        records.length,
+        ...args,
+      ),
     );
+  }
+
+  /** `command`, settled at the latest when the publishing connection closes. */
+  private track<T>(command: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.inFlight.add(reject);
+      command.then(
+        (value) => {
+          this.inFlight.delete(reject);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.inFlight.delete(reject);
+          reject(error);
+        },
+      );
+    });
   }
 
   async read(topic: string, after: string): Promise<LogEntry[]> {
