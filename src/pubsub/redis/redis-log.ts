@@ -28,6 +28,7 @@ type PublishCommand = (
   log: string,
   last: string,
   bytes: string,
+  sizes: string,
   origin: string,
   token: string,
   flags: number,
@@ -42,6 +43,7 @@ type PublishManyCommand = (
   log: string,
   last: string,
   bytes: string,
+  sizes: string,
   maxLength: number,
   ttl: number,
   channel: string,
@@ -98,8 +100,8 @@ export class RedisLog implements LogBackend {
       this.ownsPub = true;
       this.sub = new Redis(settings.url, options('sub'));
     }
-    this.pub.defineCommand('tswsPublish', { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
-    this.pub.defineCommand('tswsPublishMany', { numberOfKeys: 3, lua: PUBLISH_MANY_SCRIPT });
+    this.pub.defineCommand('tswsPublish', { numberOfKeys: 4, lua: PUBLISH_SCRIPT });
+    this.pub.defineCommand('tswsPublishMany', { numberOfKeys: 4, lua: PUBLISH_MANY_SCRIPT });
     for (const client of [this.pub, this.sub]) {
       client.on('ready', () => this.onReady());
       client.on('error', (error: Error) => {
@@ -156,6 +158,7 @@ export class RedisLog implements LogBackend {
         this.key(topic, 'log'),
         this.key(topic, 'last'),
         this.key(topic, 'bytes'),
+        this.key(topic, 'sizes'),
         record.origin,
         record.token,
         flagsOf(record.binary, record.compress),
@@ -197,6 +200,7 @@ export class RedisLog implements LogBackend {
         this.key(topic, 'log'),
         this.key(topic, 'last'),
         this.key(topic, 'bytes'),
+        this.key(topic, 'sizes'),
         s.historyLength,
         s.historyTtl,
         this.channel(topic),
@@ -294,7 +298,7 @@ export class RedisLog implements LogBackend {
     this.events.emit('malformed', { source, topic, bytes });
   }
 
-  private key(topic: string, kind: 'log' | 'last' | 'bytes'): string {
+  private key(topic: string, kind: 'log' | 'last' | 'bytes' | 'sizes'): string {
     return `${this.settings.prefix}${topic}:${kind}`;
   }
 

@@ -27,37 +27,60 @@ export interface WireEntry {
   data: Buffer;
 }
 
-/** The most entries a trim reads at once. */
+/** The most sizes a trim pops at once, and entries a rebuild of the sizes reads at once. */
 const TRIM_PAGE = 256;
 
 /**
+ * Before an append, in both scripts: KEYS[4] lists the data size of each entry of the stream,
+ * oldest first, so that a trim never reads entries (converting an entry to Lua is costly).
+ * When the list does not match the stream (a key lost, entries appended by a version that
+ * kept no list), it is made again from the stream, once.
+ */
+const SIZES = `local len = redis.call('XLEN', KEYS[1])
+if redis.call('LLEN', KEYS[4]) ~= len then
+  redis.call('DEL', KEYS[4])
+  local start = '-'
+  while true do
+    local page = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', ${TRIM_PAGE})
+    if #page == 0 then break end
+    local sizes = {}
+    for _, entry in ipairs(page) do
+      local size = 0
+      local fields = entry[2]
+      for j = 1, #fields, 2 do
+        if fields[j] == 'd' then size = #fields[j + 1] end
+      end
+      sizes[#sizes + 1] = size
+      start = '(' .. entry[1]
+    end
+    redis.call('RPUSH', KEYS[4], unpack(sizes))
+  end
+end
+`;
+
+/**
  * Trims a log after an append, in both scripts: given `len` (XLEN), `over` (entries past the
- * max length), `bytes` (the byte count after the append) and `maxBytes`, the oldest entries
- * past either bound are read (only those: converting an entry to Lua is most of a trim's
- * cost, at most TRIM_PAGE at a time) and cut with one exact XTRIM MAXLEN.
+ * max length), `bytes` (the byte count after the append) and `maxBytes`, the sizes of the
+ * oldest entries past either bound are popped from KEYS[4] and the entries cut with one exact
+ * XTRIM MAXLEN.
  */
 const TRIM = `if over > 0 or bytes > maxBytes then
-  local start = '-'
   local removed = 0
   while over > 0 or bytes > maxBytes do
     local count = over
-    if count < 1 then count = 16 end
+    if count < 1 then count = 1 end
     if count > ${TRIM_PAGE} then count = ${TRIM_PAGE} end
-    local page = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', count)
-    if #page == 0 then break end
-    for _, entry in ipairs(page) do
-      if over <= 0 and bytes <= maxBytes then break end
-      local fields = entry[2]
-      for j = 1, #fields, 2 do
-        if fields[j] == 'd' then bytes = bytes - #fields[j + 1] end
-      end
+    local sizes = redis.call('LPOP', KEYS[4], count)
+    if not sizes then break end
+    for _, size in ipairs(sizes) do
+      bytes = bytes - tonumber(size)
       over = over - 1
       removed = removed + 1
-      start = '(' .. entry[1]
     end
   end
   if removed >= len then
     redis.call('XTRIM', KEYS[1], 'MAXLEN', 0)
+    redis.call('DEL', KEYS[4])
     bytes = 0
   else
     redis.call('XTRIM', KEYS[1], 'MAXLEN', len - removed)
@@ -68,7 +91,8 @@ end
 `;
 
 /**
- * KEYS: the stream, the last-id key, the stream's byte count. ARGV: origin, token, flags, data,
+ * KEYS: the stream, the last-id key, the stream's byte count, the list of its entries' sizes
+ * (SIZES). ARGV: origin, token, flags, data,
  * max length, ttl (ms), channel, max bytes. Returns the new id.
  *
  * The log is trimmed to `max length` entries and `max bytes` of data, oldest first: the bytes
@@ -76,16 +100,18 @@ end
  * 1 GiB for the TTL). Each publish trims about what it added (TRIM).
  */
 export const PUBLISH_SCRIPT = `
-local prev = redis.call('GET', KEYS[2]) or '0-0'
+${SIZES}local prev = redis.call('GET', KEYS[2]) or '0-0'
 local id = redis.call('XADD', KEYS[1], '*',
   'p', prev, 'o', ARGV[1], 't', ARGV[2], 'f', ARGV[3], 'd', ARGV[4])
+redis.call('RPUSH', KEYS[4], #ARGV[4])
+len = len + 1
 local bytes = redis.call('INCRBY', KEYS[3], #ARGV[4])
-local len = redis.call('XLEN', KEYS[1])
 local over = len - tonumber(ARGV[5])
 local maxBytes = tonumber(ARGV[8])
 ${TRIM}redis.call('SET', KEYS[2], id, 'PX', ARGV[6])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('PEXPIRE', KEYS[3], ARGV[6])
+redis.call('PEXPIRE', KEYS[4], ARGV[6])
 redis.call('PUBLISH', ARGV[7],
   id .. '\\n' .. prev .. '\\n' .. ARGV[1] .. '\\n' .. ARGV[2] .. '\\n' .. ARGV[3] .. '\\n' .. ARGV[4])
 return id
@@ -106,8 +132,9 @@ local maxLength = tonumber(ARGV[1])
 local maxBytes = tonumber(ARGV[4])
 local origin = ARGV[5]
 local n = tonumber(ARGV[6])
-local prev = redis.call('GET', KEYS[2]) or '0-0'
+${SIZES}local prev = redis.call('GET', KEYS[2]) or '0-0'
 local parts = {'*' .. n .. '\\n'}
+local sizes = {}
 local added = 0
 for i = 0, n - 1 do
   local token = ARGV[7 + 3 * i]
@@ -116,15 +143,18 @@ for i = 0, n - 1 do
   local id = redis.call('XADD', KEYS[1], '*', 'p', prev, 'o', origin, 't', token, 'f', flags, 'd', data)
   parts[#parts + 1] = id .. '\\n' .. prev .. '\\n' .. origin .. '\\n' .. token .. '\\n' .. flags .. '\\n' .. #data .. '\\n'
   parts[#parts + 1] = data
+  sizes[i + 1] = #data
   added = added + #data
   prev = id
 end
+redis.call('RPUSH', KEYS[4], unpack(sizes))
+len = len + n
 local bytes = redis.call('INCRBY', KEYS[3], added)
-local len = redis.call('XLEN', KEYS[1])
 local over = len - maxLength
 ${TRIM}redis.call('SET', KEYS[2], prev, 'PX', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[3], ARGV[2])
+redis.call('PEXPIRE', KEYS[4], ARGV[2])
 redis.call('PUBLISH', ARGV[3], table.concat(parts))
 return prev
 `;

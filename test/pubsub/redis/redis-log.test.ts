@@ -80,6 +80,12 @@ describe('RedisLog: appends in batches', () => {
     const sizes = async () => {
       const entries = await log.read('t', '0-0');
       const bytes = Number(await redis.get(`${prefix}t:bytes`));
+      // The sizes list matches the stream, entry for entry.
+      const list = (await redis.lrange(`${prefix}t:sizes`, 0, -1)).map(Number);
+      assert.deepEqual(
+        list,
+        entries.map((e) => e.data.length),
+      );
       return {
         tokens: entries.map((e) => Number(e.token)),
         bytes,
@@ -108,6 +114,17 @@ describe('RedisLog: appends in batches', () => {
     state = await sizes();
     assert.deepEqual(state.tokens, [18, 19]);
     assert.equal(state.bytes, 20);
+    // The sizes list lost, or wrong (entries appended by a version without it): made again
+    // from the stream before the next append, and the trim stays exact.
+    await redis.del(`${prefix}t:sizes`);
+    await log.append('t', record(++token, Buffer.alloc(10)));
+    state = await sizes();
+    assert.deepEqual(state.tokens, [18, 19, 20]);
+    await redis.rpush(`${prefix}t:sizes`, 999);
+    await log.appendMany('t', batch(3, 10));
+    state = await sizes();
+    assert.deepEqual(state.tokens, [19, 20, 21, 22, 23]);
+    assert.equal(state.bytes, 50);
   });
 
   it('a batch over MAX_BATCH is refused before anything is sent; an empty one too', async (t) => {
