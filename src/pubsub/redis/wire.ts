@@ -246,11 +246,14 @@ export function encodeChannelBatch(entries: readonly WireEntry[]): Buffer {
   return Buffer.concat(parts);
 }
 
-/** A header line starting at `start` (looked for in the first bytes only: they are short). */
+/**
+ * A header line starting at `start`: header lines are short, a longer one is not ours (the
+ * search stops at the first newline, so a message is scanned about once in all).
+ */
 function readLine(message: Buffer, start: number): { text: string; next: number } | undefined {
-  const end = message.subarray(start, start + 2 * MAX_FIELD).indexOf(10);
-  if (end < 0) return undefined;
-  return { text: message.toString('latin1', start, start + end), next: start + end + 1 };
+  const end = message.indexOf(10, start);
+  if (end < 0 || end - start >= 2 * MAX_FIELD) return undefined;
+  return { text: message.toString('latin1', start, end), next: end + 1 };
 }
 
 /** Reads a stream entry as XRANGE returns it (id, then field/value pairs); undefined if not ours. */
