@@ -10,6 +10,7 @@ import {
   MAX_BATCH,
   PUBLISH_MANY_SCRIPT,
   PUBLISH_SCRIPT,
+  packRecords,
 } from './wire.js';
 
 /** What the adapter settles before making the log (redis-adapter.ts checks the options). */
@@ -50,7 +51,7 @@ type PublishManyCommand = (
   maxBytes: number,
   origin: string,
   count: number,
-  ...recordArgs: (string | number | Buffer)[]
+  packed: Buffer,
 ) => Promise<string>;
 
 const PAGE = 1000;
@@ -188,10 +189,6 @@ export class RedisLog implements LogBackend {
       );
     }
     const s = this.settings;
-    const args: (string | number | Buffer)[] = [];
-    for (const record of records) {
-      args.push(record.token, flagsOf(record.binary, record.compress), record.data);
-    }
     const publish = (this.pub as unknown as { tswsPublishMany: PublishManyCommand })
       .tswsPublishMany;
     return this.track(
@@ -207,7 +204,7 @@ export class RedisLog implements LogBackend {
         s.historyBytes,
         origin,
         records.length,
-        ...args,
+        packRecords(records),
       ),
     );
   }

@@ -5,10 +5,12 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, it, type TestContext } from 'node:test';
+import fc from 'fast-check';
 import type { UndeliveredReport } from '../../../src/index.js';
 import type { LogEntry, LogRecord } from '../../../src/pubsub/index.js';
 import { RedisAdapter, type RedisAdapterEvents } from '../../../src/pubsub/redis/index.js';
 import { RedisLog, type RedisLogSettings } from '../../../src/pubsub/redis/redis-log.js';
+import { runs } from '../../helpers/fuzz.js';
 import { defer, startServer, until, within } from '../../helpers/node-util.js';
 import { connect } from '../../helpers/pubsub-util.js';
 import { PrivateRedis, REDIS_URL, redisClient, uniquePrefix } from '../../helpers/redis.js';
@@ -70,6 +72,40 @@ describe('RedisLog: appends in batches', () => {
     // The log holds the same entries.
     assert.deepEqual(await log.read('t', '0-0'), live);
     assert.equal(await log.last('t'), tail);
+  });
+
+  it('property: any records (any bytes, any flags) come back as sent, live and from the log', async (t) => {
+    const { log, live } = await openLog(t);
+    await log.subscribe('p');
+    const recordArb = fc.record({
+      origin: fc.constant('o1'),
+      token: fc.nat().map(String),
+      binary: fc.boolean(),
+      compress: fc.boolean(),
+      data: fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
+    });
+    let after = '0-0';
+    await fc.assert(
+      fc.asyncProperty(fc.array(recordArb, { minLength: 1, maxLength: 40 }), async (records) => {
+        live.length = 0;
+        const last = await log.appendMany('p', records);
+        await until(() => live.length === records.length, 'fanned out');
+        const logged = await log.read('p', after);
+        const strip = (entries: LogEntry[]) =>
+          entries.map(({ token, binary, compress, data }) => ({ token, binary, compress, data }));
+        const sent = records.map(({ token, binary, compress, data }) => ({
+          token,
+          binary,
+          compress,
+          data,
+        }));
+        assert.deepEqual(strip(live), sent);
+        assert.deepEqual(strip(logged), sent);
+        assert.equal(live.at(-1)!.seq, last);
+        after = last;
+      }),
+      { numRuns: runs(40) },
+    );
   });
 
   it('trims once per batch to historyLength and historyBytes, the byte count kept exact', async (t) => {
