@@ -466,6 +466,28 @@ describe('LogAdapter over a backend that appends in batches (appendMany)', () =>
     );
   });
 
+  it("close() hands the tick's publishes to the backend before closing it", async () => {
+    const store = new MemoryLogStore();
+    const a = batching(store);
+    a.adapter.subscribe('t');
+    await settle(store);
+    const calls: string[] = [];
+    const backend = a.backend;
+    const appendMany = backend.appendMany.bind(backend);
+    backend.appendMany = (topic, records) => {
+      calls.push(`appendMany ${records.length}`);
+      return appendMany(topic, records);
+    };
+    const close = backend.close.bind(backend);
+    backend.close = () => {
+      calls.push('close');
+      return close();
+    };
+    for (const text of ['x', 'y', 'z']) a.adapter.publish(msg('t', text), undefined);
+    await a.adapter.close();
+    assert.deepEqual(calls, ['appendMany 3', 'close']);
+  });
+
   it('property: publishes in batches with cuts, refusals and unknown outcomes: each appended once, in publish order, delivered once in order, or reported', async () => {
     await fc.assert(
       fc.asyncProperty(
