@@ -21,9 +21,10 @@
 //            writes come after the server's PUBLISHED, so its "handed" time does not apply).
 // redis      What Redis adds per message (in this process, a tsws server and one subscribed
 //            tsws client): the publish-to-delivery latency, one message at a time, and the
-//            throughput of a burst, with the in-process broker and with the Redis adapter on
-//            --redis (keys under a prefix of the run, expiring after a minute), and Redis's own
-//            CPU per message (INFO cpu before and after).
+//            throughput of a burst (one burst to warm up, then the median of --redis-bursts),
+//            with the in-process broker and with the Redis adapter on --redis (keys under a
+//            prefix of the run, expiring after a minute), and Redis's own CPU per message (INFO
+//            cpu before and after the measured bursts: use a Redis of your own for it).
 //
 // Run: npm run build && node bench/pubsub.mjs [--only broadcast,redis] [--help]
 import { spawn, spawnSync } from 'node:child_process';
@@ -51,7 +52,8 @@ const USAGE = `Usage: node bench/pubsub.mjs [options]
   --spread MODE       coalesce: a burst's publishes in one tick, own ticks, own turns
                       (tick, ticks, turns; default ticks)
   --redis URL         Redis for the redis figures (default redis://127.0.0.1:6379)
-  --redis-messages N  messages of the redis burst (default 20000)
+  --redis-messages N  messages of a redis burst (default 20000)
+  --redis-bursts N    measured bursts, after one to warm up (default 5; the median)
   --redis-trips N     one-at-a-time round trips for the latency (default 2000)
   --out DIR           where pubsub.md and pubsub.json go (default bench/results)
   --help
@@ -72,6 +74,7 @@ const { values: opt } = parseArgs({
     spread: { type: 'string', default: 'ticks' },
     redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
     'redis-messages': { type: 'string', default: '20000' },
+    'redis-bursts': { type: 'string', default: '5' },
     'redis-trips': { type: 'string', default: '2000' },
     out: { type: 'string', default: path.join(ROOT, 'bench', 'results') },
     help: { type: 'boolean', default: false },
@@ -317,25 +320,35 @@ async function redisFigures() {
       latencies.push((performance.now() - start) * 1000);
     }
     const messages = Number(opt['redis-messages']);
+    const burst = async () => {
+      const start = performance.now();
+      const target = received + messages;
+      for (let i = 0; i < messages; i++) wss.publish('bench', payload);
+      await until(target);
+      return messages / ((performance.now() - start) / 1000);
+    };
+    await burst();
+    const bursts = Number(opt['redis-bursts']);
+    const rates = [];
     const cpuBefore = process.cpuUsage();
     const redisBefore = mode === 'redis' ? await redisCpu() : 0;
-    const start = performance.now();
-    const target = received + messages;
-    for (let i = 0; i < messages; i++) wss.publish('bench', payload);
-    await until(target);
-    const seconds = (performance.now() - start) / 1000;
+    for (let i = 0; i < bursts; i++) rates.push(await burst());
     const cpu = process.cpuUsage(cpuBefore);
     const redisSeconds = mode === 'redis' ? (await redisCpu()) - redisBefore : 0;
+    const sent = messages * bursts;
     out[mode] = {
       latencyP50Us: percentile(latencies, 50),
       latencyP99Us: percentile(latencies, 99),
-      burstMsgsPerSecond: messages / seconds,
-      nodeCpuUsPerMessage: (cpu.user + cpu.system) / messages,
-      redisCpuUsPerMessage: (redisSeconds * 1e6) / messages,
+      burstMsgsPerSecond: median(rates),
+      burstMsgsPerSecondMin: Math.min(...rates),
+      burstMsgsPerSecondMax: Math.max(...rates),
+      nodeCpuUsPerMessage: (cpu.user + cpu.system) / sent,
+      redisCpuUsPerMessage: (redisSeconds * 1e6) / sent,
     };
     log(
       `${mode}: latency p50 ${out[mode].latencyP50Us.toFixed(0)} µs, p99 ${out[mode].latencyP99Us.toFixed(0)} µs; ` +
-        `burst ${Math.round(out[mode].burstMsgsPerSecond).toLocaleString('en')} msgs/s; ` +
+        `burst ${Math.round(out[mode].burstMsgsPerSecond).toLocaleString('en')} msgs/s ` +
+        `(${Math.round(out[mode].burstMsgsPerSecondMin).toLocaleString('en')}-${Math.round(out[mode].burstMsgsPerSecondMax).toLocaleString('en')}); ` +
         `Node CPU ${out[mode].nodeCpuUsPerMessage.toFixed(1)} µs/msg, Redis CPU ${out[mode].redisCpuUsPerMessage.toFixed(1)} µs/msg`,
     );
     client.close();
@@ -428,7 +441,7 @@ for (const { size, burst, spread, rows } of results.coalesce ?? []) {
 if (results.redis) {
   const { local, redis } = results.redis;
   md.push(
-    `What Redis adds, one subscriber, ${SIZE}-byte messages (latency: one message at a time; burst: ${Number(opt['redis-messages']).toLocaleString('en')} back to back):`,
+    `What Redis adds, one subscriber, ${SIZE}-byte messages (latency: one message at a time; burst: ${Number(opt['redis-messages']).toLocaleString('en')} back to back, median of ${opt['redis-bursts']} after one to warm up):`,
     '',
     '| broker | latency p50 | latency p99 | burst msgs/s | Node CPU per msg | Redis CPU per msg |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',

@@ -26,6 +26,19 @@ export interface LogAdapterOptions {
   retryMs?: number;
   /** Errors of the backend (each is retried). */
   error?: (error: Error) => void;
+  /**
+   * With a backend that appends in batches (`appendMany`): the most publishes of one topic
+   * appended together (those of one tick, in order). Default 256.
+   */
+  maxBatch?: number;
+  /** The most data bytes of one batch (a larger message goes alone). Default 256 KiB. */
+  maxBatchBytes?: number;
+}
+
+/** A publish of this tick, not handed to the backend yet. */
+interface Pending {
+  readonly message: PubSubMessage;
+  readonly token: string;
 }
 
 interface TopicState {
@@ -72,6 +85,11 @@ export class LogAdapter implements PubSubAdapter {
   private counter = 0;
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  private readonly maxBatch: number;
+  private readonly maxBatchBytes: number;
+  /** This tick's publishes per topic, appended together at its end (backend.appendMany). */
+  private pending = new Map<string, Pending[]>();
+  private flushQueued = false;
 
   constructor(
     private readonly backend: LogBackend,
@@ -82,6 +100,8 @@ export class LogAdapter implements PubSubAdapter {
     this.maxHeld = options.maxHeld ?? Number.POSITIVE_INFINITY;
     this.retryMs = options.retryMs ?? 1000;
     this.onError = options.error;
+    this.maxBatch = options.maxBatch ?? 256;
+    this.maxBatchBytes = options.maxBatchBytes ?? 256 * 1024;
     backend.start({
       entry: (topic, entry) => this.receive(topic, entry),
       ready: () => this.sync(),
@@ -146,6 +166,8 @@ export class LogAdapter implements PubSubAdapter {
 
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
+    // This tick's publishes go before the backend closes (as they would have one by one).
+    this.flushPending();
     this.closed = true;
     this.topics.clear();
     this.own.clear();
@@ -158,6 +180,22 @@ export class LogAdapter implements PubSubAdapter {
   private append(message: PubSubMessage, except: unknown): void {
     const token = String(++this.counter);
     if (except !== undefined) this.rememberOwn(token, except);
+    if (this.backend.appendMany === undefined) {
+      this.appendOne(message, token);
+      return;
+    }
+    // Publishes of one tick go together (one round trip, one fan-out message): the order per
+    // topic is kept, as each topic's batches are handed to the backend in publish order.
+    const list = this.pending.get(message.topic);
+    if (list === undefined) this.pending.set(message.topic, [{ message, token }]);
+    else list.push({ message, token });
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      process.nextTick(flushTick, this);
+    }
+  }
+
+  private appendOne(message: PubSubMessage, token: string): void {
     const { topic, data, binary, compress } = message;
     this.backend
       .append(topic, { origin: this.origin, token, binary, compress, data })
@@ -166,6 +204,46 @@ export class LogAdapter implements PubSubAdapter {
         // The backend may have appended it before the failure: not confirmed.
         this.failed(message, error);
       });
+  }
+
+  /** @internal The tick's publishes go: per topic, in batches of maxBatch / maxBatchBytes. */
+  flushPending(): void {
+    this.flushQueued = false;
+    if (this.pending.size === 0) return;
+    const pending = this.pending;
+    this.pending = new Map();
+    for (const [topic, list] of pending) {
+      let i = 0;
+      while (i < list.length) {
+        let end = i + 1;
+        let bytes = list[i]!.message.data.length;
+        while (end < list.length && end - i < this.maxBatch) {
+          bytes += list[end]!.message.data.length;
+          if (bytes > this.maxBatchBytes) break;
+          end++;
+        }
+        if (end - i === 1) this.appendOne(list[i]!.message, list[i]!.token);
+        else this.appendBatch(topic, list.slice(i, end));
+        i = end;
+      }
+    }
+  }
+
+  private appendBatch(topic: string, batch: Pending[]): void {
+    const records = batch.map(({ message, token }) => ({
+      origin: this.origin,
+      token,
+      binary: message.binary,
+      compress: message.compress,
+      data: message.data,
+    }));
+    this.backend.appendMany!(topic, records).catch((error: Error) => {
+      // All or none, unknown which: each is reported (none is sent again).
+      for (const { message, token } of batch) {
+        this.own.delete(token);
+        this.failed(message, error);
+      }
+    });
   }
 
   /** The topic is live: publishes that waited for it go, in order. */
@@ -321,4 +399,8 @@ export class LogAdapter implements PubSubAdapter {
     };
     this.sink?.undelivered(report);
   }
+}
+
+function flushTick(adapter: LogAdapter): void {
+  adapter.flushPending();
 }

@@ -46,6 +46,14 @@ export interface LogBackend {
    * Resolves with its id; a rejection means the outcome is unknown.
    */
   append(topic: string, record: LogRecord): Promise<string>;
+  /**
+   * Optional: appends several records to one topic's log, in order, as `append` would one
+   * after the other, but as one atomic step (all or none) and one round trip; the backend may
+   * fan them out as one message. Resolves with the last one's id (the others' come with the
+   * fan-out); a rejection means the outcome of every one is unknown. Without it the adapter
+   * calls `append` for each.
+   */
+  appendMany?(topic: string, records: readonly LogRecord[]): Promise<string>;
   /** The entries still kept after `after`, oldest first. */
   read(topic: string, after: string): Promise<LogEntry[]>;
   /** The id of the topic's last entry; undefined when the topic has no log. */

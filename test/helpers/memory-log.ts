@@ -143,7 +143,8 @@ export class MemoryLog implements LogBackend {
     this.feed?.ready();
   }
 
-  private fanOut(topic: string, entry: LogEntry): void {
+  /** @internal An entry reaches this process's feed (if subscribed and connected). */
+  fanOut(topic: string, entry: LogEntry): void {
     if (!this.connected || !this.subs.has(topic)) return;
     if (this.dropLive > 0) {
       this.dropLive--;
@@ -158,7 +159,7 @@ export class MemoryLog implements LogBackend {
   }
 
   /** Runs `operation` at the "server" a macrotask later, on this connection only. */
-  private answer<T>(operation: () => T): Promise<T> {
+  protected answer<T>(operation: () => T): Promise<T> {
     if (!this.connected) return Promise.reject(new Error('memory log: disconnected'));
     const conn = this.conn;
     this.store.pending++;
@@ -174,6 +175,42 @@ export class MemoryLog implements LogBackend {
           }
         }
       });
+    });
+  }
+}
+
+/**
+ * A MemoryLog that appends in batches (LogBackend.appendMany): each batch is one answer, all
+ * or none. It records the size of every batch, and can fail batches (the connection is cut
+ * before the store got them, or after: outcome unknown).
+ */
+export class BatchMemoryLog extends MemoryLog {
+  /** Sizes of the batches appended, in order. */
+  readonly batches: number[] = [];
+  /** Batches to refuse: the store never gets them. */
+  refuseBatches = 0;
+  /** Batches to fail after the store took them (and fanned them out). */
+  failBatches = 0;
+  /** Cut the connection when this many more batches were answered (after the last one). */
+  cutAfterBatches = Number.POSITIVE_INFINITY;
+
+  appendMany(topic: string, records: readonly LogRecord[]): Promise<string> {
+    return this.answer(() => {
+      if (this.refuseBatches > 0) {
+        this.refuseBatches--;
+        throw new Error('memory log: batch refused');
+      }
+      this.batches.push(records.length);
+      const entries = records.map((record) => this.store.append(topic, record));
+      for (const member of this.store.members) {
+        for (const entry of entries) member.fanOut(topic, entry);
+      }
+      if (--this.cutAfterBatches === 0) queueMicrotask(() => this.disconnect());
+      if (this.failBatches > 0) {
+        this.failBatches--;
+        throw new Error('memory log: batch not confirmed');
+      }
+      return entries[entries.length - 1]!.seq;
     });
   }
 }

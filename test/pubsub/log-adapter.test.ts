@@ -10,7 +10,13 @@ import {
   type PubSubMessage,
 } from '../../src/pubsub/index.js';
 import { runs } from '../helpers/fuzz.js';
-import { MemoryLog, MemoryLogStore, RecordingSink, settle } from '../helpers/memory-log.js';
+import {
+  BatchMemoryLog,
+  MemoryLog,
+  MemoryLogStore,
+  RecordingSink,
+  settle,
+} from '../helpers/memory-log.js';
 
 /** One process: a LogAdapter over its own connection to the shared store. */
 function proc(store: MemoryLogStore, options: LogAdapterOptions = {}) {
@@ -335,6 +341,247 @@ describe('LogAdapter (over an in-memory log)', () => {
     );
   });
 });
+
+describe('LogAdapter over a backend that appends in batches (appendMany)', () => {
+  /** One process whose backend appends a tick's publishes together. */
+  function batching(store: MemoryLogStore, options: LogAdapterOptions = {}) {
+    const backend = new BatchMemoryLog(store);
+    const adapter = new LogAdapter(backend, { retryMs: 1, ...options });
+    const sink = new RecordingSink();
+    adapter.start(sink);
+    return { backend, adapter, sink };
+  }
+
+  it("a tick's publishes of a topic go in batches of maxBatch, in order, each delivered once everywhere", async () => {
+    const store = new MemoryLogStore();
+    const [a, b] = [batching(store, { maxBatch: 4 }), batching(store)];
+    for (const n of [a, b]) for (const topic of ['t1', 't2']) n.adapter.subscribe(topic);
+    await settle(store);
+    const sent: Record<string, string[]> = { t1: [], t2: [] };
+    for (let i = 0; i < 11; i++) {
+      const topic = i % 3 === 0 ? 't2' : 't1';
+      sent[topic]!.push(`m${i}`);
+      a.adapter.publish(msg(topic, `m${i}`), i === 5 ? 'X' : undefined);
+    }
+    assert.equal(store.journal.size, 0, 'nothing goes before the end of the tick');
+    await settle(store);
+    // t2 (published first) has 4, t1 has 7 (4 + 3): batches of at most 4, one topic each.
+    assert.deepEqual(a.backend.batches, [4, 4, 3]);
+    for (const topic of ['t1', 't2']) {
+      assert.deepEqual(journalTexts(store, topic), sent[topic]);
+      for (const n of [a, b]) assert.deepEqual(n.sink.texts(topic), sent[topic]);
+    }
+    assert.deepEqual(
+      a.sink.delivered
+        .filter((d) => d.except !== undefined)
+        .map((d) => [d.data.toString(), d.except]),
+      [['m5', 'X']],
+    );
+    assert.deepEqual(
+      b.sink.delivered.filter((d) => d.except !== undefined),
+      [],
+    );
+    // Next tick, next batches: the order holds across them.
+    for (let i = 11; i < 14; i++) a.adapter.publish(msg('t1', `m${i}`), undefined);
+    await settle(store);
+    assert.deepEqual(a.backend.batches, [4, 4, 3, 3]);
+    assert.deepEqual(b.sink.texts('t1'), [...sent.t1!, 'm11', 'm12', 'm13']);
+  });
+
+  it('a lone publish goes through append; maxBatchBytes cuts a batch; no appendMany: append each', async () => {
+    const store = new MemoryLogStore();
+    const a = batching(store, { maxBatchBytes: 10 });
+    a.adapter.subscribe('t');
+    await settle(store);
+    a.adapter.publish(msg('t', 'alone'), undefined);
+    await settle(store);
+    assert.deepEqual(a.backend.batches, [], 'one message: no batch');
+    for (const text of ['aaaa', 'bbbb', 'cccc', 'dddddddddddd', 'e']) {
+      a.adapter.publish(msg('t', text), undefined);
+    }
+    await settle(store);
+    // 4+4 fit in 10 bytes, 4+12 do not; 12 alone (append); then 'e' alone.
+    assert.deepEqual(a.backend.batches, [2]);
+    assert.deepEqual(a.sink.texts('t'), ['alone', 'aaaa', 'bbbb', 'cccc', 'dddddddddddd', 'e']);
+    // A plain backend (no appendMany) still gets every publish, one by one.
+    const plain = proc(store);
+    plain.adapter.subscribe('t');
+    await settle(store);
+    for (const text of ['p1', 'p2', 'p3']) plain.adapter.publish(msg('t', text), undefined);
+    await settle(store);
+    assert.deepEqual(plain.sink.texts('t'), ['p1', 'p2', 'p3']);
+  });
+
+  it('a batch cut by a lost connection: the confirmed one is delivered once, the rest reported, none sent again', async () => {
+    const store = new MemoryLogStore();
+    const [a, b] = [batching(store, { maxBatch: 3 }), batching(store)];
+    a.adapter.subscribe('t');
+    b.adapter.subscribe('t');
+    await settle(store);
+    // The connection goes right after the first batch was answered: the next two are lost.
+    a.backend.cutAfterBatches = 1;
+    const texts = Array.from({ length: 8 }, (_, i) => `m${i}`);
+    for (const text of texts) a.adapter.publish(msg('t', text), 'X');
+    await settle(store);
+    assert.deepEqual(journalTexts(store, 't'), ['m0', 'm1', 'm2']);
+    const failed = a.sink.reports.map((r) =>
+      r.reason === 'publish-failed' ? r.message.data.toString() : r.reason,
+    );
+    assert.deepEqual(failed, ['m3', 'm4', 'm5', 'm6', 'm7']);
+    a.backend.reconnect();
+    a.adapter.publish(msg('t', 'after'), undefined);
+    await settle(store);
+    for (const n of [a, b]) assert.deepEqual(n.sink.texts('t'), ['m0', 'm1', 'm2', 'after']);
+    assert.deepEqual(
+      journalTexts(store, 't'),
+      ['m0', 'm1', 'm2', 'after'],
+      'nothing appended twice',
+    );
+    assert.deepEqual(b.sink.reports, []);
+  });
+
+  it('a batch refused is reported whole; one whose outcome is unknown is reported and still delivered once', async () => {
+    const store = new MemoryLogStore();
+    const [a, b] = [batching(store), batching(store)];
+    a.adapter.subscribe('t');
+    b.adapter.subscribe('t');
+    await settle(store);
+    a.backend.refuseBatches = 1;
+    for (const text of ['r1', 'r2']) a.adapter.publish(msg('t', text), 'X');
+    await settle(store);
+    a.backend.failBatches = 1;
+    for (const text of ['u1', 'u2']) a.adapter.publish(msg('t', text), 'X');
+    await settle(store);
+    for (const text of ['ok1', 'ok2']) a.adapter.publish(msg('t', text), 'X');
+    await settle(store);
+    const failed = a.sink.reports.map((r) =>
+      r.reason === 'publish-failed' ? r.message.data.toString() : r.reason,
+    );
+    assert.deepEqual(failed, ['r1', 'r2', 'u1', 'u2']);
+    for (const n of [a, b]) assert.deepEqual(n.sink.texts('t'), ['u1', 'u2', 'ok1', 'ok2']);
+    // u1, u2 came back before their failure was known: their `except` was still there.
+    assert.deepEqual(
+      a.sink.delivered.map((d) => d.except),
+      ['X', 'X', 'X', 'X'],
+    );
+  });
+
+  it("close() hands the tick's publishes to the backend before closing it", async () => {
+    const store = new MemoryLogStore();
+    const a = batching(store);
+    a.adapter.subscribe('t');
+    await settle(store);
+    const calls: string[] = [];
+    const backend = a.backend;
+    const appendMany = backend.appendMany.bind(backend);
+    backend.appendMany = (topic, records) => {
+      calls.push(`appendMany ${records.length}`);
+      return appendMany(topic, records);
+    };
+    const close = backend.close.bind(backend);
+    backend.close = () => {
+      calls.push('close');
+      return close();
+    };
+    for (const text of ['x', 'y', 'z']) a.adapter.publish(msg('t', text), undefined);
+    await a.adapter.close();
+    assert.deepEqual(calls, ['appendMany 3', 'close']);
+  });
+
+  it('property: publishes in batches with cuts, refusals and unknown outcomes: each appended once, in publish order, delivered once in order, or reported', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(batchActionArb, { minLength: 10, maxLength: 60 }),
+        fc.integer({ min: 1, max: 4 }),
+        async (actions, maxBatch) => {
+          const store = new MemoryLogStore();
+          const nodes = [batching(store, { maxBatch }), batching(store, { maxBatch })];
+          for (const n of nodes) for (const topic of TOPICS) n.adapter.subscribe(topic);
+          await settle(store);
+          const published: { node: number; topic: string; text: string }[] = [];
+          for (const a of actions) {
+            const n = nodes[a.node]!;
+            if (a.kind === 'publish') {
+              const text = `m${published.length}`;
+              published.push({ node: a.node, topic: TOPICS[a.topic]!, text });
+              n.adapter.publish(msg(TOPICS[a.topic]!, text), a.node);
+            } else if (a.kind === 'tick') await new Promise(setImmediate);
+            else if (a.kind === 'cut') n.backend.cutAfterBatches = 1;
+            else if (a.kind === 'restore') n.backend.reconnect();
+            else if (a.kind === 'refuse') n.backend.refuseBatches++;
+            else n.backend.failBatches++;
+          }
+          for (const n of nodes) {
+            n.backend.cutAfterBatches = Number.POSITIVE_INFINITY;
+            n.backend.reconnect();
+            n.backend.refuseBatches = 0;
+            n.backend.failBatches = 0;
+          }
+          await settle(store);
+          for (const topic of TOPICS) {
+            nodes[0]!.adapter.publish(msg(topic, `last of ${topic}`), undefined);
+          }
+          await settle(store);
+          const appended = TOPICS.flatMap((topic) => journalTexts(store, topic));
+          assert.equal(new Set(appended).size, appended.length, 'nothing appended twice');
+          for (const [k, n] of nodes.entries()) {
+            const reported = new Set(
+              n.sink.reports.map((r) =>
+                r.reason === 'publish-failed' ? r.message.data.toString() : '',
+              ),
+            );
+            for (const p of published.filter((x) => x.node === k)) {
+              assert.ok(
+                appended.includes(p.text) || reported.has(p.text),
+                `${p.text} lost silently`,
+              );
+            }
+            for (const topic of TOPICS) {
+              // This process's publishes are in the log in the order it made them.
+              const mine = published
+                .filter((x) => x.node === k && x.topic === topic)
+                .map((x) => x.text);
+              const inLog = journalTexts(store, topic).filter((text) => mine.includes(text));
+              assert.deepEqual(
+                inLog,
+                mine.filter((text) => inLog.includes(text)),
+              );
+              assert.deepEqual(
+                n.sink.delivered.filter((d) => d.topic === topic).map((d) => d.seq),
+                (store.journal.get(topic) ?? []).map((e) => e.seq),
+              );
+            }
+          }
+          for (const n of nodes) await n.adapter.close();
+        },
+      ),
+      { numRuns: runs(60) },
+    );
+  });
+});
+
+type BatchAction =
+  | { kind: 'publish'; node: number; topic: number }
+  | { kind: 'tick' | 'cut' | 'restore' | 'refuse' | 'fail'; node: number };
+
+const batchActionArb: fc.Arbitrary<BatchAction> = fc.oneof(
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      kind: fc.constant('publish' as const),
+      node: fc.integer({ min: 0, max: 1 }),
+      topic: fc.integer({ min: 0, max: 1 }),
+    }),
+  },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('tick' as const), node: fc.constant(0) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('cut' as const, 'restore' as const, 'refuse' as const, 'fail' as const),
+      node: fc.integer({ min: 0, max: 1 }),
+    }),
+  },
+);
 
 const TOPICS = ['t0', 't1'];
 

@@ -2,7 +2,16 @@ import type { EventEmitter } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { LogBackend, LogEntry, LogFeed, LogRecord } from '../log-backend.js';
 import type { RedisAdapterEvents } from './redis-options.js';
-import { decodeChannelMessage, decodeStreamEntry, flagsOf, PUBLISH_SCRIPT } from './wire.js';
+import {
+  decodeChannelBatch,
+  decodeChannelMessage,
+  decodeStreamEntry,
+  flagsOf,
+  MAX_BATCH,
+  PUBLISH_MANY_SCRIPT,
+  PUBLISH_SCRIPT,
+  packRecords,
+} from './wire.js';
 
 /** What the adapter settles before making the log (redis-adapter.ts checks the options). */
 export interface RedisLogSettings {
@@ -20,6 +29,7 @@ type PublishCommand = (
   log: string,
   last: string,
   bytes: string,
+  sizes: string,
   origin: string,
   token: string,
   flags: number,
@@ -28,6 +38,20 @@ type PublishCommand = (
   ttl: number,
   channel: string,
   maxBytes: number,
+) => Promise<string>;
+
+type PublishManyCommand = (
+  log: string,
+  last: string,
+  bytes: string,
+  sizes: string,
+  maxLength: number,
+  ttl: number,
+  channel: string,
+  maxBytes: number,
+  origin: string,
+  count: number,
+  packed: Buffer,
 ) => Promise<string>;
 
 const PAGE = 1000;
@@ -46,6 +70,12 @@ export class RedisLog implements LogBackend {
   private readonly ownsPub: boolean;
   private feed: LogFeed | undefined;
   private closed = false;
+  /**
+   * Rejects of the appends in flight. ioredis (autoResendUnfulfilledCommands off) drops the
+   * commands in flight when a connection closes without settling them if it reconnects soon
+   * (else rejects them some retries later): the adapter would never report those publishes.
+   */
+  private readonly inFlight = new Set<(error: Error) => void>();
 
   constructor(
     private readonly settings: RedisLogSettings,
@@ -71,7 +101,8 @@ export class RedisLog implements LogBackend {
       this.ownsPub = true;
       this.sub = new Redis(settings.url, options('sub'));
     }
-    this.pub.defineCommand('tswsPublish', { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
+    this.pub.defineCommand('tswsPublish', { numberOfKeys: 4, lua: PUBLISH_SCRIPT });
+    this.pub.defineCommand('tswsPublishMany', { numberOfKeys: 4, lua: PUBLISH_MANY_SCRIPT });
     for (const client of [this.pub, this.sub]) {
       client.on('ready', () => this.onReady());
       client.on('error', (error: Error) => {
@@ -84,6 +115,12 @@ export class RedisLog implements LogBackend {
       events.emit('disconnected');
     });
     this.pub.on('close', () => {
+      if (this.inFlight.size > 0) {
+        const lost = [...this.inFlight];
+        this.inFlight.clear();
+        const error = new Error('the connection to Redis closed: outcome unknown');
+        for (const reject of lost) reject(error);
+      }
       if (!this.closed) events.emit('disconnected');
     });
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
@@ -116,20 +153,77 @@ export class RedisLog implements LogBackend {
   append(topic: string, record: LogRecord): Promise<string> {
     const s = this.settings;
     const publish = (this.pub as unknown as { tswsPublish: PublishCommand }).tswsPublish;
-    return publish.call(
-      this.pub,
-      this.key(topic, 'log'),
-      this.key(topic, 'last'),
-      this.key(topic, 'bytes'),
-      record.origin,
-      record.token,
-      flagsOf(record.binary, record.compress),
-      record.data,
-      s.historyLength,
-      s.historyTtl,
-      this.channel(topic),
-      s.historyBytes,
+    return this.track(
+      publish.call(
+        this.pub,
+        this.key(topic, 'log'),
+        this.key(topic, 'last'),
+        this.key(topic, 'bytes'),
+        this.key(topic, 'sizes'),
+        record.origin,
+        record.token,
+        flagsOf(record.binary, record.compress),
+        record.data,
+        s.historyLength,
+        s.historyTtl,
+        this.channel(topic),
+        s.historyBytes,
+      ),
     );
+  }
+
+  /**
+   * One script call for the batch (PUBLISH_MANY_SCRIPT): one round trip, one trim, one channel
+   * message. Every record has this process's origin (LogAdapter's): a batch of mixed origins
+   * goes one by one.
+   */
+  appendMany(topic: string, records: readonly LogRecord[]): Promise<string> {
+    const origin = records[0]?.origin;
+    if (origin === undefined) return Promise.reject(new RangeError('an empty batch'));
+    if (records.length > MAX_BATCH) {
+      return Promise.reject(new RangeError(`a batch of over ${MAX_BATCH} messages`));
+    }
+    if (records.some((record) => record.origin !== origin)) {
+      return Promise.all(records.map((record) => this.append(topic, record))).then(
+        (ids) => ids[ids.length - 1]!,
+      );
+    }
+    const s = this.settings;
+    const publish = (this.pub as unknown as { tswsPublishMany: PublishManyCommand })
+      .tswsPublishMany;
+    return this.track(
+      publish.call(
+        this.pub,
+        this.key(topic, 'log'),
+        this.key(topic, 'last'),
+        this.key(topic, 'bytes'),
+        this.key(topic, 'sizes'),
+        s.historyLength,
+        s.historyTtl,
+        this.channel(topic),
+        s.historyBytes,
+        origin,
+        records.length,
+        packRecords(records),
+      ),
+    );
+  }
+
+  /** `command`, settled at the latest when the publishing connection closes. */
+  private track<T>(command: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.inFlight.add(reject);
+      command.then(
+        (value) => {
+          this.inFlight.delete(reject);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.inFlight.delete(reject);
+          reject(error);
+        },
+      );
+    });
   }
 
   async read(topic: string, after: string): Promise<LogEntry[]> {
@@ -184,6 +278,13 @@ export class RedisLog implements LogBackend {
     const name = channel.toString();
     if (!name.startsWith(prefix)) return;
     const topic = name.slice(prefix.length);
+    // A batch (PUBLISH_MANY_SCRIPT) starts with `*`, a single message with its id's digits.
+    if (message[0] === 0x2a) {
+      const entries = decodeChannelBatch(message, this.settings.maxMessage);
+      if (entries === undefined) this.onMalformed('channel', topic, message.length);
+      else for (const entry of entries) this.feed?.entry(topic, entry);
+      return;
+    }
     const entry = decodeChannelMessage(message, this.settings.maxMessage);
     if (entry === undefined) this.onMalformed('channel', topic, message.length);
     else this.feed?.entry(topic, entry);
@@ -194,7 +295,7 @@ export class RedisLog implements LogBackend {
     this.events.emit('malformed', { source, topic, bytes });
   }
 
-  private key(topic: string, kind: 'log' | 'last' | 'bytes'): string {
+  private key(topic: string, kind: 'log' | 'last' | 'bytes' | 'sizes'): string {
     return `${this.settings.prefix}${topic}:${kind}`;
   }
 

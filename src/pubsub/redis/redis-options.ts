@@ -6,8 +6,8 @@ export interface RedisAdapterOptions {
   url?: string;
   /**
    * An ioredis client to publish and read logs with. The adapter makes its subscriber
-   * connection with `client.duplicate()`, defines a script command on it (`tswsPublish`), and
-   * does not close it.
+   * connection with `client.duplicate()`, defines two script commands on it (`tswsPublish`,
+   * `tswsPublishMany`), and does not close it.
    */
   client?: Redis;
   /** Prefix of the keys and channels. Default `tsws:`. */

@@ -12,8 +12,10 @@ import type { AdapterSink, Delivery } from '../../../src/pubsub/index.js';
 import { compareSeq } from '../../../src/pubsub/index.js';
 import { RedisAdapter } from '../../../src/pubsub/redis/index.js';
 import {
+  decodeChannelBatch,
   decodeChannelMessage,
   decodeStreamEntry,
+  encodeChannelBatch,
   flagsOf,
   type WireEntry,
 } from '../../../src/pubsub/redis/wire.js';
@@ -103,6 +105,69 @@ describe('Redis wire decoders (fuzz)', () => {
         },
       ),
       { numRuns: runs(2000) },
+    );
+  });
+
+  it('a batch channel message of ours round-trips; over maxData it is not taken', () => {
+    const entryArb = fc
+      .record({
+        seq: seqArb,
+        prev: fc.oneof(seqArb, fc.constant('0-0')),
+        origin: fieldArb,
+        token: fieldArb,
+        binary: fc.boolean(),
+        compress: fc.boolean(),
+        data: bytesArb(200),
+      })
+      // As the decoder makes them (fast-check may make objects without a prototype).
+      .map((e) => ({ ...e }));
+    fc.assert(
+      fc.property(fc.array(entryArb, { minLength: 1, maxLength: 20 }), (entries) => {
+        const message = encodeChannelBatch(entries);
+        assert.deepEqual(decodeChannelBatch(message), entries);
+        const largest = Math.max(...entries.map((e) => e.data.length));
+        assert.equal(decodeChannelBatch(message, largest)?.length, entries.length);
+        if (largest > 0) assert.equal(decodeChannelBatch(message, largest - 1), undefined);
+      }),
+      { numRuns: runs(1000) },
+    );
+  });
+
+  it('a batch channel message: cut, mutated or random bytes decode safely, never a throw', () => {
+    const entryArb = fc.record({
+      seq: fc.oneof(seqArb, fc.string({ maxLength: 20 })),
+      prev: fc.oneof(seqArb, fc.constant('0-0')),
+      origin: fieldArb,
+      token: fieldArb,
+      binary: fc.boolean(),
+      compress: fc.boolean(),
+      data: bytesArb(100),
+    });
+    const batchArb = fc.oneof(
+      bytesArb(300).map((b) => Buffer.concat([Buffer.from('*'), b])),
+      fc
+        .record({
+          entries: fc.array(entryArb, { minLength: 1, maxLength: 6 }),
+          cut: fc.option(fc.nat(), { nil: undefined }),
+          flip: fc.option(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { nil: undefined }),
+        })
+        .map(({ entries, cut, flip }) => {
+          let b = encodeChannelBatch(entries);
+          if (cut !== undefined) b = b.subarray(0, cut % (b.length + 1));
+          if (flip !== undefined && b.length > 0) b[flip[0] % b.length] = flip[1];
+          return b;
+        }),
+    );
+    fc.assert(
+      fc.property(batchArb, fc.integer({ min: 0, max: 150 }), (message, maxData) => {
+        const entries = decodeChannelBatch(message, maxData);
+        if (entries === undefined) return;
+        assert.ok(entries.length > 0);
+        for (const entry of entries) wellFormed(entry, maxData);
+        // What was taken is exactly the message again.
+        assert.deepEqual(encodeChannelBatch(entries), message);
+      }),
+      { numRuns: runs(3000) },
     );
   });
 
