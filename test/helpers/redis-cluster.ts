@@ -11,13 +11,15 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { REDIS_SERVER } from './redis.js';
 
-export const REDIS_CLI = '/usr/bin/redis-cli';
+/** TSWS_CLUSTER_SERVER / TSWS_CLUSTER_CLI run the cluster on other binaries (valkey-server). */
+const SERVER = process.env.TSWS_CLUSTER_SERVER ?? REDIS_SERVER;
+export const REDIS_CLI = process.env.TSWS_CLUSTER_CLI ?? '/usr/bin/redis-cli';
 
 const run = promisify(execFile);
 
 /** Whether the cluster tests can run here, or why not. */
 export function clusterSkipReason(): string | undefined {
-  if (!existsSync(REDIS_SERVER)) return `${REDIS_SERVER} is not installed (Debian redis-server)`;
+  if (!existsSync(SERVER)) return `${SERVER} is not installed (Debian redis-server)`;
   if (!existsSync(REDIS_CLI)) return `${REDIS_CLI} is not installed (Debian redis-tools)`;
   return undefined;
 }
@@ -88,7 +90,7 @@ export class RedisCluster {
 
   private async spawn(port: number): Promise<void> {
     const child = spawn(
-      REDIS_SERVER,
+      SERVER,
       [
         ...['--port', String(port), '--bind', '127.0.0.1'],
         ...[

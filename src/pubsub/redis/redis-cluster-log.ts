@@ -286,8 +286,18 @@ export class RedisClusterLog implements LogBackend {
     this.resyncTimer.unref();
   }
 
+  /** Reads the slot map again; `then` runs once it is read, or failed, or after 2 s at most. */
   private refreshSlots(then?: () => void): void {
-    this.cluster.refreshSlotsCache(() => then?.());
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      then?.();
+    };
+    const timer = setTimeout(finish, 2000);
+    timer.unref();
+    this.cluster.refreshSlotsCache(finish);
   }
 
   private onReady(): void {

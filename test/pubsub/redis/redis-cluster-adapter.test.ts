@@ -4,6 +4,7 @@
 // migration and the failover (last) change it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
+import { Cluster } from 'ioredis';
 import type { UndeliveredReport, WebSocketServer } from '../../../src/index.js';
 import {
   RedisClusterAdapter,
@@ -197,6 +198,28 @@ describe('RedisClusterAdapter', { skip, timeout: 240_000 }, () => {
     const late = await connect(t, b.wss, b.url);
     const result = await b.wss.replay(late.server, 'log', all[1]!.seq);
     assert.equal(result.complete, false, 'm3 is long gone');
+  });
+
+  it("an application's Cluster client: used, left open; leaving a topic unsubscribes at its shard; junk is counted", async (t) => {
+    const prefix = uniquePrefix('cluster');
+    const cluster = new Cluster(redis.nodes.slice(0, 1));
+    t.after(() => cluster.disconnect());
+    const a = await node(t, { prefix, cluster });
+    const s = await subscriber(t, a, 'own');
+    await settled(a, [s], 'own');
+    const owner = (await redis.owner(keySlot('own'))).port;
+    assert.equal(await shardSubscribers(owner, prefix, 'own'), 1);
+    // Not a message of ours on the topic's shard channel: ignored, counted.
+    await redis.call(owner, 'SPUBLISH', `${prefix}{own}`, 'junk');
+    await until(() => a.adapter.malformed === 1, 'the junk is counted');
+    a.wss.publish('own', 'real');
+    await until(() => s.log.length === 1, 'the real one');
+    assert.deepEqual(s.log, ['real']);
+    s.server.unsubscribe('own');
+    await eventually(async () => (await shardSubscribers(owner, prefix, 'own')) === 0, 'left');
+    await a.adapter.close();
+    assert.equal(cluster.status, 'ready', "the application's client stays open");
+    assert.equal(await cluster.exists(`${prefix}{own}:log`), 1);
   });
 
   it("a topic's slot migrates while it is published to: in order, nothing lost, resubscribed", async (t) => {
