@@ -72,12 +72,14 @@ export class RedisClusterLog implements LogBackend {
       this.ownsCluster = false;
     } else {
       // Nothing waits for a connection: a publish either goes now or is reported. A command
-      // cut by a lost connection is not sent again (it may have run: a publish twice, or
-      // after later ones); MOVED and ASK are followed at once, in order.
+      // cut by a lost connection is not sent again (it may have run: a publish twice), nor
+      // one refused with CLUSTERDOWN (a later publish could overtake it); MOVED and ASK are
+      // followed at once, in order.
       this.cluster = new Cluster([...settings.nodes], {
         enableOfflineQueue: false,
         enableAutoPipelining: true,
         retryDelayOnFailover: 0,
+        retryDelayOnClusterDown: 0,
         clusterRetryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
         ...settings.clusterOptions,
         redisOptions: {
