@@ -93,12 +93,17 @@ export class RedisClusterLog implements LogBackend {
       numberOfKeys: 3,
       lua: CLUSTER_PUBLISH_SCRIPT,
     });
-    this.cluster.on('ready', () => this.onReady());
-    this.cluster.on('error', (error: Error) => this.onError(error));
-    this.cluster.on('close', () => {
-      if (!this.closed) events.emit('disconnected');
-    });
+    this.cluster.on('ready', this.onClusterReady);
+    this.cluster.on('error', this.onClusterError);
+    this.cluster.on('close', this.onClusterClose);
   }
+
+  // Listeners on the cluster client, taken off at close (it may be the application's).
+  private readonly onClusterReady = () => this.onReady();
+  private readonly onClusterError = (error: Error) => this.onError(error);
+  private readonly onClusterClose = () => {
+    if (!this.closed) this.events.emit('disconnected');
+  };
 
   start(feed: LogFeed): void {
     this.feed = feed;
@@ -196,6 +201,9 @@ export class RedisClusterLog implements LogBackend {
     for (const sub of this.subscribers.values()) ends.push(end(sub));
     this.subscribers.clear();
     this.topics.clear();
+    this.cluster.off('ready', this.onClusterReady);
+    this.cluster.off('error', this.onClusterError);
+    this.cluster.off('close', this.onClusterClose);
     if (this.ownsCluster) ends.push(end(this.cluster));
     return Promise.all(ends).then(() => {});
   }

@@ -309,6 +309,63 @@ describe('RedisClusterAdapter', { skip, timeout: 240_000 }, () => {
     await until(() => sa.log.at(-1) === 'after' && sb.log.at(-1) === 'after', 'live again');
   });
 
+  it('a graceful failover (CLUSTER FAILOVER) while publishing: one order, nothing twice, failures reported', async (t) => {
+    const { prefix, nodes: pair } = await nodes(t, 2);
+    const [a, b] = pair as [Node, Node];
+    const topic = 'handover';
+    const slot = keySlot(topic);
+    const sa = await subscriber(t, a, topic);
+    const sb = await subscriber(t, b, topic);
+    await settled(a, [sa, sb], topic);
+    const master = await redis.owner(slot);
+    const replicas = String(await redis.call(master.port, 'CLUSTER', 'REPLICAS', master.id));
+    const replica = Number(/:(\d+)@/.exec(replicas)?.[1]);
+    assert.ok(replica > 0, `a replica of ${master.port}: ${replicas}`);
+
+    const sent: string[] = [];
+    let n = 0;
+    const timer = setInterval(() => {
+      const text = `m${n}`;
+      if ((n++ % 2 ? b : a).wss.publish(topic, text)) sent.push(text);
+    }, 5);
+    try {
+      await sleep(200);
+      await redis.call(replica, 'CLUSTER', 'FAILOVER');
+      await eventually(async () => (await redis.owner(slot)).port === replica, 'promoted');
+      await redis.waitOk();
+      await sleep(500);
+    } finally {
+      clearInterval(timer);
+    }
+    const failed = new Set(
+      [...a.reports, ...b.reports].flatMap((r) =>
+        r.reason === 'publish-failed' ? [r.message.data.toString()] : [],
+      ),
+    );
+    const expected = sent.filter((m) => !failed.has(m));
+    a.wss.publish(topic, 'last');
+    await until(
+      () => sa.log.at(-1) === 'last' && sb.log.at(-1) === 'last',
+      'live after the failover',
+      20_000,
+    );
+    for (const s of [sa, sb]) s.log.pop();
+    await eventually(
+      async () => (await shardSubscribers(replica, prefix, topic)) === 2,
+      'subscribed at the new master',
+    );
+    assert.deepEqual(sa.log, sb.log, 'one order on both servers');
+    assert.deepEqual([...sa.log].sort(), [...expected].sort(), 'each message once');
+    for (const parity of [0, 1]) {
+      const own = (log: string[]) => log.filter((m) => Number(m.slice(1)) % 2 === parity);
+      assert.deepEqual(own(sa.log), own(expected), 'each publisher in its order');
+    }
+    assert.deepEqual(
+      [...a.reports, ...b.reports].filter((r) => r.reason === 'gap'),
+      [],
+    );
+  });
+
   it('a master dies and its replica takes over: resubscribed, caught up, failures reported', async (t) => {
     const { prefix, nodes: pair } = await nodes(t, 2);
     const [a, b] = pair as [Node, Node];
