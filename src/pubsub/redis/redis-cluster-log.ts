@@ -55,8 +55,8 @@ export class RedisClusterLog implements LogBackend {
   private readonly ownsCluster: boolean;
   /** One subscriber connection per master that owns a subscribed topic's slot, by node key. */
   private readonly subscribers = new Map<string, Redis>();
-  /** Subscribed topics: the node they were subscribed at; `stale` after a resync began. */
-  private readonly topics = new Map<string, { node: string; stale: boolean }>();
+  /** Subscribed topics: their slot, the node they were subscribed at; `stale` in a resync. */
+  private readonly topics = new Map<string, { slot: number; node: string; stale: boolean }>();
   private feed: LogFeed | undefined;
   private closed = false;
   private resyncing = false;
@@ -80,6 +80,9 @@ export class RedisClusterLog implements LogBackend {
         enableAutoPipelining: true,
         retryDelayOnFailover: 0,
         retryDelayOnClusterDown: 0,
+        // The slot map is read every 5 s too: a subscription at a node that no longer owns
+        // its slot is made again even if the node never said so (onRefresh).
+        slotsRefreshInterval: 5000,
         clusterRetryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
         ...settings.clusterOptions,
         redisOptions: {
@@ -96,6 +99,7 @@ export class RedisClusterLog implements LogBackend {
     this.cluster.on('ready', this.onClusterReady);
     this.cluster.on('error', this.onClusterError);
     this.cluster.on('close', this.onClusterClose);
+    this.cluster.on('refresh', this.onClusterRefresh);
   }
 
   // Listeners on the cluster client, taken off at close (it may be the application's).
@@ -104,6 +108,7 @@ export class RedisClusterLog implements LogBackend {
   private readonly onClusterClose = () => {
     if (!this.closed) this.events.emit('disconnected');
   };
+  private readonly onClusterRefresh = () => this.onRefresh();
 
   start(feed: LogFeed): void {
     this.feed = feed;
@@ -168,14 +173,15 @@ export class RedisClusterLog implements LogBackend {
 
   async subscribe(topic: string): Promise<void> {
     const channel = this.channel(topic);
-    const node = this.cluster.slots[keySlot(channel)]?.[0];
+    const slot = keySlot(channel);
+    const node = this.cluster.slots[slot]?.[0];
     if (node === undefined) {
       this.refreshSlots();
       throw new Error(`no node of the Redis Cluster owns the slot of "${topic}" yet`);
     }
     const before = this.topics.get(topic);
     if (before !== undefined && before.node !== node) this.unsubscribeAt(before.node, channel);
-    this.topics.set(topic, { node, stale: false });
+    this.topics.set(topic, { slot, node, stale: false });
     try {
       await this.subscriber(node).ssubscribe(channel);
     } catch (error) {
@@ -204,6 +210,7 @@ export class RedisClusterLog implements LogBackend {
     this.cluster.off('ready', this.onClusterReady);
     this.cluster.off('error', this.onClusterError);
     this.cluster.off('close', this.onClusterClose);
+    this.cluster.off('refresh', this.onClusterRefresh);
     if (this.ownsCluster) ends.push(end(this.cluster));
     return Promise.all(ends).then(() => {});
   }
@@ -308,6 +315,21 @@ export class RedisClusterLog implements LogBackend {
     const timer = setTimeout(finish, 2000);
     timer.unref();
     this.cluster.refreshSlotsCache(finish);
+  }
+
+  /**
+   * The slot map was read: a topic whose slot has another owner now lost its live feed, even
+   * if its old node did not say so (a node that only changed role, a missed SUNSUBSCRIBE).
+   */
+  private onRefresh(): void {
+    if (this.closed || this.resyncing) return;
+    for (const entry of this.topics.values()) {
+      const owner = this.cluster.slots[entry.slot]?.[0];
+      if (owner !== undefined && owner !== entry.node) {
+        this.resync();
+        return;
+      }
+    }
   }
 
   private onReady(): void {
