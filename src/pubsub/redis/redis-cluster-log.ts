@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import type { LogBackend, LogEntry, LogFeed, LogRecord } from '../log-backend.js';
 import { keySlot } from './key-slot.js';
+import { OwnerGate } from './owner-gate.js';
 import type { RedisAdapterEvents } from './redis-options.js';
 import { decodeChannelMessage, decodeStreamEntry, flagsOf, PUBLISH_SCRIPT } from './wire.js';
 
@@ -57,6 +58,10 @@ export class RedisClusterLog implements LogBackend {
   private readonly subscribers = new Map<string, Redis>();
   /** Subscribed topics: their slot, the node they were subscribed at; `stale` in a resync. */
   private readonly topics = new Map<string, { slot: number; node: string; stale: boolean }>();
+  /** A process's appends to a topic keep their order through a change of owner. */
+  private readonly gate = new OwnerGate(
+    (topic) => this.cluster.slots[keySlot(this.channel(topic))]?.[0],
+  );
   private feed: LogFeed | undefined;
   private closed = false;
   private resyncing = false;
@@ -127,6 +132,10 @@ export class RedisClusterLog implements LogBackend {
   }
 
   append(topic: string, record: LogRecord): Promise<string> {
+    return this.gate.run(topic, () => this.publish(topic, record));
+  }
+
+  private publish(topic: string, record: LogRecord): Promise<string> {
     const s = this.settings;
     const publish = (this.cluster as unknown as { tswsClusterPublish: PublishCommand })
       .tswsClusterPublish;
