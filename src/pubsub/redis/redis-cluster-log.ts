@@ -361,7 +361,7 @@ export class RedisClusterLog implements LogBackend {
     const name = channel.toString();
     const head = `${this.settings.prefix}{`;
     if (!name.startsWith(head) || !name.endsWith('}')) return;
-    const topic = name.slice(head.length, -1);
+    const topic = untag(name.slice(head.length, -1));
     const entry = decodeChannelMessage(message, this.settings.maxMessage);
     if (entry === undefined) this.onMalformed('channel', topic, message.length);
     else this.feed?.entry(topic, entry);
@@ -379,12 +379,26 @@ export class RedisClusterLog implements LogBackend {
   // The hash tag {topic} puts a topic's keys and channel in one slot.
 
   private key(topic: string, kind: 'log' | 'last' | 'bytes'): string {
-    return `${this.settings.prefix}{${topic}}:${kind}`;
+    return `${this.settings.prefix}{${tag(topic)}}:${kind}`;
   }
 
   private channel(topic: string): string {
-    return `${this.settings.prefix}{${topic}}`;
+    return `${this.settings.prefix}{${tag(topic)}}`;
   }
+}
+
+/**
+ * A topic as its hash tag. An empty tag (an empty topic, or one beginning with `}`) would be
+ * no tag at all, each key hashed whole into a slot of its own: such topics, and those
+ * beginning with `~` (so that `untag` is exact), get a `~` in front.
+ */
+export function tag(topic: string): string {
+  const first = topic[0];
+  return first === undefined || first === '}' || first === '~' ? `~${topic}` : topic;
+}
+
+export function untag(tagged: string): string {
+  return tagged[0] === '~' ? tagged.slice(1) : tagged;
 }
 
 function end(client: Redis | Cluster): Promise<void> {

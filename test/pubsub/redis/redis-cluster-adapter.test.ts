@@ -200,6 +200,19 @@ describe('RedisClusterAdapter', { skip, timeout: 240_000 }, () => {
     assert.equal(result.complete, false, 'm3 is long gone');
   });
 
+  it('awkward topic names ("", "}x", "~y", "a{b}c") are carried like others', async (t) => {
+    const { nodes: pair } = await nodes(t, 2);
+    const [a, b] = pair as [Node, Node];
+    for (const topic of ['', '}x', '~y', 'a{b}c']) {
+      const s = await subscriber(t, b, topic);
+      await settled(a, [s], topic);
+      a.wss.publish(topic, `to ${topic}`);
+      await until(() => s.log.length === 1, `the message to "${topic}"`);
+      assert.deepEqual(s.log, [`to ${topic}`]);
+    }
+    assert.deepEqual([...a.reports, ...b.reports], []);
+  });
+
   it("an application's Cluster client: used, left open; leaving a topic unsubscribes at its shard; junk is counted", async (t) => {
     const prefix = uniquePrefix('cluster');
     const cluster = new Cluster(redis.nodes.slice(0, 1));

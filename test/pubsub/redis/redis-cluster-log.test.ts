@@ -11,6 +11,8 @@ import { RedisClusterAdapter } from '../../../src/pubsub/redis/redis-cluster-ada
 import {
   CLUSTER_PUBLISH_SCRIPT,
   RedisClusterLog,
+  tag,
+  untag,
 } from '../../../src/pubsub/redis/redis-cluster-log.js';
 import type { RedisAdapterEvents } from '../../../src/pubsub/redis/redis-options.js';
 import { PUBLISH_SCRIPT } from '../../../src/pubsub/redis/wire.js';
@@ -54,6 +56,17 @@ describe('Redis Cluster log', () => {
     assert.notEqual(keySlot('foo{}{bar}'), keySlot('bar'));
     assert.equal(keySlot('foo{{bar}}zap'), keySlot('{bar'));
     assert.equal(keySlot('foo{bar}{zap}'), keySlot('bar'));
+  });
+
+  it('gives every topic a non-empty hash tag, and reads the topic back from it', () => {
+    for (const topic of ['room', '', '}', '}x', '~', '~y', 'a}b', 'a{b', '{', 'é']) {
+      const channel = `p:{${tag(topic)}}`;
+      for (const kind of ['log', 'last', 'bytes'])
+        assert.equal(keySlot(`${channel}:${kind}`), keySlot(channel), `${topic} ${kind}`);
+      assert.equal(untag(tag(topic)), topic);
+    }
+    assert.equal(tag('room'), 'room', 'plain names stay as they are');
+    assert.notEqual(tag('~'), tag(''));
   });
 
   it('refuses a prefix with a brace (it would put every topic in one slot)', () => {
