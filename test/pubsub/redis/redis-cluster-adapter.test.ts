@@ -235,6 +235,32 @@ describe('RedisClusterAdapter', { skip, timeout: 240_000 }, () => {
     assert.equal(await cluster.exists(`${prefix}{own}:log`), 1);
   });
 
+  it('a subscriber connection cut (CLIENT KILL) catches up from the stream: nothing missed, nothing twice', async (t) => {
+    const { nodes: pair } = await nodes(t, 2);
+    const [a, b] = pair as [Node, Node];
+    const topic = 'cut';
+    const sa = await subscriber(t, a, topic);
+    const sb = await subscriber(t, b, topic);
+    await settled(a, [sa, sb], topic);
+    const owner = (await redis.owner(keySlot(topic))).port;
+    const name = `tsws:${b.adapter.origin}:ssub`;
+    const list = String(await redis.call(owner, 'CLIENT', 'LIST', 'TYPE', 'pubsub'));
+    const id = /id=(\d+) [^\n]*name=([^ ]+)/g;
+    let found = false;
+    for (const [, clientId, clientName] of list.matchAll(id)) {
+      if (clientName !== name) continue;
+      await redis.call(owner, 'CLIENT', 'KILL', 'ID', clientId!);
+      found = true;
+    }
+    assert.ok(found, 'found the subscriber connection');
+    for (let i = 0; i < 50; i++) a.wss.publish(topic, `m${i}`);
+    const expected = Array.from({ length: 50 }, (_, i) => `m${i}`);
+    await until(() => sa.log.length === 50 && sb.log.length === 50, 'caught up', 20_000);
+    assert.deepEqual(sa.log, expected);
+    assert.deepEqual(sb.log, expected, 'missed live, read from the stream, in order');
+    assert.deepEqual([...a.reports, ...b.reports], []);
+  });
+
   it("a topic's slot migrates while it is published to: in order, nothing lost, resubscribed", async (t) => {
     const { prefix, nodes: pair } = await nodes(t, 2);
     const [a, b] = pair as [Node, Node];
