@@ -44,10 +44,11 @@ const RESYNC_MS = 250;
  * a connection of this log's own to the master that owns the topic's slot.
  *
  * A subscription is cut when its node dies (a failover follows) or when its slot moves to
- * another node (the node tells with an unsolicited SUNSUBSCRIBE). Either way the feed is
- * reported `lost` and then `ready` again once the slot map is read again: the adapter
- * subscribes every topic again (now at its slot's owner) and reads the logs after the last
- * entries it delivered, reporting what they no longer have.
+ * another node (the node tells with an unsolicited SUNSUBSCRIBE; a slot map read every 5 s
+ * catches a move nobody told). Either way the feed is reported `lost` and then `ready` again
+ * once the slot map is read again: the adapter subscribes every topic again (now at its
+ * slot's owner) and reads the logs after the last entries it delivered, reporting what they
+ * no longer have. Appends to a topic keep their order through a change of owner (OwnerGate).
  */
 export class RedisClusterLog implements LogBackend {
   readonly cluster: Cluster;
