@@ -102,7 +102,7 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Pu
   }
 }
 
-function positiveInteger(name: string, value: number): number {
+export function positiveInteger(name: string, value: number): number {
   if (!(Number.isInteger(value) && value > 0)) {
     throw new TypeError(`${name} must be a positive integer`);
   }
