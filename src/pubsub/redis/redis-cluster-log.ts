@@ -4,7 +4,16 @@ import type { LogBackend, LogEntry, LogFeed, LogRecord } from '../log-backend.js
 import { keySlot } from './key-slot.js';
 import { OwnerGate } from './owner-gate.js';
 import type { RedisAdapterEvents } from './redis-options.js';
-import { decodeChannelMessage, decodeStreamEntry, flagsOf, PUBLISH_SCRIPT } from './wire.js';
+import {
+  decodeChannelBatch,
+  decodeChannelMessage,
+  decodeStreamEntry,
+  flagsOf,
+  MAX_BATCH,
+  PUBLISH_MANY_SCRIPT,
+  PUBLISH_SCRIPT,
+  packRecords,
+} from './wire.js';
 
 /** What the adapter settles before making the log (redis-cluster-adapter.ts checks the options). */
 export interface RedisClusterLogSettings {
@@ -25,6 +34,12 @@ export interface RedisClusterLogSettings {
  * the script runs on one shard and its subscribers there get the entry.
  */
 export const CLUSTER_PUBLISH_SCRIPT = PUBLISH_SCRIPT.replace(
+  "redis.call('PUBLISH',",
+  "redis.call('SPUBLISH',",
+);
+
+/** The batch append of wire.ts (one script call, one channel message), on the shard channel. */
+export const CLUSTER_PUBLISH_MANY_SCRIPT = PUBLISH_MANY_SCRIPT.replace(
   "redis.call('PUBLISH',",
   "redis.call('SPUBLISH',",
 );
@@ -99,8 +114,12 @@ export class RedisClusterLog implements LogBackend {
       this.ownsCluster = true;
     }
     this.cluster.defineCommand('tswsClusterPublish', {
-      numberOfKeys: 3,
+      numberOfKeys: 4,
       lua: CLUSTER_PUBLISH_SCRIPT,
+    });
+    this.cluster.defineCommand('tswsClusterPublishMany', {
+      numberOfKeys: 4,
+      lua: CLUSTER_PUBLISH_MANY_SCRIPT,
     });
     this.cluster.on('ready', this.onClusterReady);
     this.cluster.on('error', this.onClusterError);
@@ -136,6 +155,42 @@ export class RedisClusterLog implements LogBackend {
     return this.gate.run(topic, () => this.publish(topic, record));
   }
 
+  /**
+   * A tick's publishes of one topic as one script call and one shard-channel message (see
+   * RedisLog.appendMany); records of mixed origins go one by one.
+   */
+  appendMany(topic: string, records: readonly LogRecord[]): Promise<string> {
+    const origin = records[0]?.origin;
+    if (origin === undefined) return Promise.reject(new RangeError('an empty batch'));
+    if (records.length > MAX_BATCH) {
+      return Promise.reject(new RangeError(`a batch of over ${MAX_BATCH} messages`));
+    }
+    if (records.some((record) => record.origin !== origin)) {
+      return Promise.all(records.map((record) => this.append(topic, record))).then(
+        (ids) => ids[ids.length - 1]!,
+      );
+    }
+    const s = this.settings;
+    const publish = (this.cluster as unknown as { tswsClusterPublishMany: PublishCommand })
+      .tswsClusterPublishMany;
+    return this.gate.run(topic, () =>
+      publish.call(
+        this.cluster,
+        this.key(topic, 'log'),
+        this.key(topic, 'last'),
+        this.key(topic, 'bytes'),
+        this.key(topic, 'sizes'),
+        s.historyLength,
+        s.historyTtl,
+        this.channel(topic),
+        s.historyBytes,
+        origin,
+        records.length,
+        packRecords(records),
+      ),
+    );
+  }
+
   private publish(topic: string, record: LogRecord): Promise<string> {
     const s = this.settings;
     const publish = (this.cluster as unknown as { tswsClusterPublish: PublishCommand })
@@ -145,6 +200,7 @@ export class RedisClusterLog implements LogBackend {
       this.key(topic, 'log'),
       this.key(topic, 'last'),
       this.key(topic, 'bytes'),
+      this.key(topic, 'sizes'),
       record.origin,
       record.token,
       flagsOf(record.binary, record.compress),
@@ -363,6 +419,13 @@ export class RedisClusterLog implements LogBackend {
     const head = `${this.settings.prefix}{`;
     if (!name.startsWith(head) || !name.endsWith('}')) return;
     const topic = untag(name.slice(head.length, -1));
+    // A batch (PUBLISH_MANY_SCRIPT) starts with `*`, a single message with its id's digits.
+    if (message[0] === 0x2a) {
+      const entries = decodeChannelBatch(message, this.settings.maxMessage);
+      if (entries === undefined) this.onMalformed('channel', topic, message.length);
+      else for (const entry of entries) this.feed?.entry(topic, entry);
+      return;
+    }
     const entry = decodeChannelMessage(message, this.settings.maxMessage);
     if (entry === undefined) this.onMalformed('channel', topic, message.length);
     else this.feed?.entry(topic, entry);
@@ -379,7 +442,7 @@ export class RedisClusterLog implements LogBackend {
 
   // The hash tag {topic} puts a topic's keys and channel in one slot.
 
-  private key(topic: string, kind: 'log' | 'last' | 'bytes'): string {
+  private key(topic: string, kind: 'log' | 'last' | 'bytes' | 'sizes'): string {
     return `${this.settings.prefix}{${tag(topic)}}:${kind}`;
   }
 
