@@ -73,6 +73,8 @@ export abstract class SocketSend extends EventEmitter<WebSocketEvents> implement
   protected _afterCloseBytes = 0;
   /** Published frames serialized into the core and not yet written (a coalescing window). */
   protected _heldFrames = 0;
+  /** The turn of this connection's last published frame written at once (`publishTurn`). */
+  private _publishTurn = -1;
   protected _localReason: Buffer | undefined;
 
   /**
@@ -216,7 +218,7 @@ export abstract class SocketSend extends EventEmitter<WebSocketEvents> implement
     if ((box === undefined || box.idle) && !this._conn!.sendingFragmented && this._fits()) {
       // A flush already due (or the end of a receive) takes the frame anyway: no need to hold.
       if (window === undefined || (this._bits & (FLUSH_SCHEDULED | IN_RECEIVE)) !== 0) {
-        this._deliverRaw(frame);
+        this._deliverPublished(frame);
       } else {
         this._hold(frame, window);
       }
@@ -227,6 +229,24 @@ export abstract class SocketSend extends EventEmitter<WebSocketEvents> implement
       message.payload(sequenced).length,
       message.isBinary(sequenced),
     );
+  }
+
+  /**
+   * A published frame to a connection with nothing else to write: the first of a turn is
+   * written at once (a broadcast then costs each subscriber one write and no tick of its own);
+   * later ones in the same turn wait for the flush, so a burst still leaves in one more write.
+   */
+  private _deliverPublished(frame: Buffer): void {
+    this._conn!.sendPreparedFrame(frame);
+    if ((this._bits & (FLUSH_SCHEDULED | IN_RECEIVE)) === 0) {
+      const turn = publishTurn();
+      if (this._publishTurn !== turn) {
+        this._publishTurn = turn;
+        this._flush();
+        return;
+      }
+    }
+    this._scheduleFlush();
   }
 
   /** Serializes a published frame and leaves its write to the window (or to its count). */
@@ -385,6 +405,23 @@ export abstract class SocketSend extends EventEmitter<WebSocketEvents> implement
     if (this._outbox?.active) this._outbox.pump();
     if (conn.closeExpected()) this._armCloseTimer();
   }
+}
+
+/** Counts turns of the event loop in which something was published (one tick for all). */
+let turn = 0;
+let turnCounted = false;
+
+function publishTurn(): number {
+  if (!turnCounted) {
+    turnCounted = true;
+    process.nextTick(nextTurn);
+  }
+  return turn;
+}
+
+function nextTurn(): void {
+  turn++;
+  turnCounted = false;
 }
 
 function flushTick(ws: SocketSend): void {
