@@ -6,6 +6,7 @@ import type { BackpressurePolicy } from '../node/connection/options.js';
 import { DEFAULT_HEARTBEAT, WebSocketServer } from '../node/index.js';
 import { httpServerLimits } from '../node/server/http-limits.js';
 import type { ServerOptions } from '../node/server/server.js';
+import { listenServer } from '../node/transport/shared-listen.js';
 import { joinChat } from './chat.js';
 import { DEMO_PAGE } from './demo-page.js';
 import { parseBytes as bytes } from './sizes.js';
@@ -18,6 +19,7 @@ export const SERVE_FLAGS = {
   deflate: { type: 'boolean', default: false },
   chat: { type: 'boolean', default: false },
   redis: { type: 'string' },
+  workers: { type: 'string' },
   'max-payload': { type: 'string' },
   heartbeat: { type: 'string' },
   'handshake-timeout': { type: 'string' },
@@ -31,7 +33,7 @@ export const SERVE_FLAGS = {
   origin: { type: 'string', multiple: true },
 } as const satisfies ParseArgsConfig['options'];
 
-export const SERVE_USAGE = `  tsws serve [--port 8080] [--host HOST] [--deflate] [--chat [--redis URL]] [limits]
+export const SERVE_USAGE = `  tsws serve [--port 8080] [--host HOST] [--deflate] [--chat [--redis URL]] [--workers N] [limits]
       An echo server on every path, and the demo page at http://HOST:PORT/
       --deflate                     accept permessage-deflate (compression) offers
       --chat                        chat rooms: a connection to /chat/ROOM gets every message
@@ -42,6 +44,11 @@ export const SERVE_USAGE = `  tsws serve [--port 8080] [--host HOST] [--deflate]
       --redis URL                   share the rooms with every tsws serve --chat on this Redis
                                     (retried every 2 s while it does not answer; meanwhile
                                     messages to rooms are not delivered)
+      --workers N                   N processes on the one port, each accepting its share of
+                                    connections; chat rooms are shared between them (through
+                                    this process, or Redis with --redis); a worker that crashes
+                                    is restarted; SIGTERM/SIGINT stops them all (exit 0 when
+                                    all stopped in time)
       --max-payload BYTES           largest message accepted (default 100M, 64K with --chat;
                                     larger: close 1009)
       --heartbeat MS[,MISSED]|off   ping every MS ms; a peer silent for MISSED pings is dropped
@@ -181,7 +188,7 @@ export async function startEchoServer(options: EchoServerOptions): Promise<EchoS
   wss.on('error', relayed);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => {
+    listenServer(server, options.port, options.host, undefined, () => {
       server.off('error', reject);
       resolve();
     });

@@ -1,0 +1,37 @@
+import type { LogEntry, LogRecord } from '../log-backend.js';
+
+/**
+ * The pub/sub messages between a worker (IpcLogBackend) and its primary (IpcLogHub) over the
+ * IPC channel of a forked process. Every message of tsws on that channel has a `tsws` field;
+ * others are the application's and are left alone.
+ */
+export type IpcRequest =
+  | { tsws: 'ps'; op: 'append'; id: number; topic: string; record: LogRecord }
+  | { tsws: 'ps'; op: 'read'; id: number; topic: string; after: string }
+  | { tsws: 'ps'; op: 'last'; id: number; topic: string }
+  | { tsws: 'ps'; op: 'sub'; id: number; topic: string }
+  | { tsws: 'ps'; op: 'unsub'; topic: string };
+
+export type IpcAnswer =
+  | { tsws: 'ps'; op: 'reply'; id: number; value?: unknown; error?: string }
+  | { tsws: 'ps'; op: 'entry'; topic: string; entry: LogEntry };
+
+/** A pub/sub message of tsws (else undefined). */
+export function pubsubMessage<T extends IpcRequest | IpcAnswer>(message: unknown): T | undefined {
+  return typeof message === 'object' &&
+    message !== null &&
+    (message as { tsws?: unknown }).tsws === 'ps'
+    ? (message as T)
+    : undefined;
+}
+
+/**
+ * Bytes as they came over the channel: a Buffer with the `advanced` serialization, a
+ * Uint8Array or `{ type: 'Buffer', data }` (JSON) otherwise.
+ */
+export function asBuffer(value: unknown): Buffer {
+  if (Buffer.isBuffer(value)) return value;
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.length);
+  const data = (value as { data?: unknown } | null)?.data;
+  return Array.isArray(data) ? Buffer.from(data as number[]) : Buffer.alloc(0);
+}
