@@ -1,6 +1,6 @@
 import type { PubSubOptions, WebSocketServer } from '../node/index.js';
 import { workerId } from '../node/transport/shared-listen.js';
-import { WorkerPool } from '../node/workers/worker-pool.js';
+import { type PoolResult, WorkerPool } from '../node/workers/worker-pool.js';
 import { WorkerAdapter } from '../pubsub/ipc/worker-adapter.js';
 import { CHAT_HISTORY, CHAT_HISTORY_BYTES } from './chat.js';
 import { listenErrorLine } from './listen-error.js';
@@ -54,17 +54,8 @@ export async function serveWorkers(
     if (line === undefined) throw error;
     throw new Error(line);
   }
-  const shown = options.host === undefined || options.host === '0.0.0.0' || options.host === '::';
-  const host = shown
-    ? 'localhost'
-    : options.host!.includes(':')
-      ? `[${options.host}]`
-      : options.host;
-  process.stdout.write(
-    `tsws echo server: ${workers} workers on ${options.host ?? 'every interface'}, port ${port}\n` +
-      `  http://${host}:${port}/ (demo page), ws://${host}:${port}/ (echo on any path)\n`,
-  );
   pool.on('online', (id, pid) => process.stdout.write(`worker ${id} started (pid ${pid})\n`));
+  pool.on('listening', (id, pid) => process.stdout.write(`worker ${id} listening (pid ${pid})\n`));
   pool.on('exit', (id, pid, code, signal) => {
     if (stopping) return;
     process.stderr.write(`tsws: worker ${id} (pid ${pid}) exited (${signal ?? `code ${code}`})\n`);
@@ -82,10 +73,22 @@ export async function serveWorkers(
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  const done = new Promise<PoolResult>((resolve) => pool.once('done', resolve));
+  // Told once every worker accepts (a connection before that would be refused).
+  void pool.ready().then(() => {
+    const shown = options.host === undefined || options.host === '0.0.0.0' || options.host === '::';
+    const host = shown
+      ? 'localhost'
+      : options.host!.includes(':')
+        ? `[${options.host}]`
+        : options.host;
+    process.stdout.write(
+      `tsws echo server: ${workers} workers on ${options.host ?? 'every interface'}, port ${port}\n` +
+        `  http://${host}:${port}/ (demo page), ws://${host}:${port}/ (echo on any path)\n`,
+    );
+  });
   pool.start();
-  const result = await new Promise<{ reason: string; clean: boolean }>((resolve) =>
-    pool.once('done', resolve),
-  );
+  const result = await done;
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
   if (result.reason === 'failed') {

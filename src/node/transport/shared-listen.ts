@@ -15,6 +15,13 @@ export interface ListenRequest {
   readonly port: number;
 }
 
+/** A worker listens on the socket of its request `id` (connections are accepted now). */
+export interface ListeningNote {
+  readonly tsws: 'listening';
+  readonly id: number;
+  readonly port: number;
+}
+
 /** The primary's answer; the handle comes with it (the second argument of `message`). */
 export interface ListenReply {
   readonly tsws: 'listen';
@@ -43,6 +50,14 @@ export function sharedListenHandle(
   callback: (error: Error | undefined, handle?: TcpHandle) => void,
 ): void {
   const id = ++nextId;
+  const done = (error: Error | undefined, handle?: TcpHandle) => {
+    callback(error, handle);
+    // The caller listened (or closed it) at once: the primary learns this worker accepts.
+    if (error === undefined && process.connected) {
+      const note: ListeningNote = { tsws: 'listening', id, port };
+      process.send!(note);
+    }
+  };
   const onMessage = (message: unknown, handle: unknown) => {
     const reply = message as ListenReply | null;
     if (reply?.tsws !== 'listen' || reply.id !== id) return;
@@ -54,7 +69,7 @@ export function sharedListenHandle(
       });
       callback(error);
     } else {
-      callback(undefined, handle as TcpHandle);
+      done(undefined, handle as TcpHandle);
     }
   };
   const onGone = () => {

@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { ErrorCode, UsageError } from '../../protocol/errors.js';
 import { IpcLogHub, type IpcLogHubOptions } from '../../pubsub/ipc/ipc-log-hub.js';
-import type { ListenReply, ListenRequest } from '../transport/shared-listen.js';
+import type { ListeningNote, ListenReply, ListenRequest } from '../transport/shared-listen.js';
 import { WORKER_ENV } from '../transport/shared-listen.js';
 import { ListenHandles, portOf } from './listen-handles.js';
 
@@ -39,6 +39,8 @@ export interface PoolResult {
 export interface WorkerPoolEvents {
   /** A worker (its number from 1) was started. */
   online: [id: number, pid: number];
+  /** A worker listens (accepts connections) on a socket of the pool: one per listen. */
+  listening: [id: number, pid: number, port: number];
   /** A worker exited (unexpectedly unless the pool is stopping). */
   exit: [id: number, pid: number, code: number | null, signal: NodeJS.Signals | null];
   /** A crashed worker will be started again after `delay` ms. */
@@ -77,6 +79,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   private stopping: Promise<PoolResult> | undefined;
   private resolveDone: ((result: PoolResult) => void) | undefined;
   private clean = true;
+  /** Workers (by number) that have listened at least once. */
+  private readonly listened = new Set<number>();
   private failed = false;
 
   constructor(options: WorkerPoolOptions) {
@@ -116,6 +120,19 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       this.slots.push(slot);
       this.spawn(slot);
     }
+  }
+
+  /** Resolves once every worker has listened (its first start). */
+  ready(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.listened.size < this.options.workers) return;
+        this.off('listening', check);
+        resolve();
+      };
+      this.on('listening', check);
+      check();
+    });
   }
 
   /** The pids of the running workers. */
@@ -164,8 +181,13 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       if (child.connected) child.send(message);
     });
     child.on('message', (message: unknown) => {
-      if ((message as ListenRequest | null)?.tsws === 'listen') {
+      const tsws = (message as { tsws?: unknown } | null)?.tsws;
+      if (tsws === 'listen') {
         void this.answerListen(child, message as ListenRequest);
+      } else if (tsws === 'listening') {
+        const port = (message as ListeningNote).port;
+        this.listened.add(id);
+        this.emit('listening', id, child.pid ?? 0, port);
       } else {
         this.hub.receive(id, message);
       }
