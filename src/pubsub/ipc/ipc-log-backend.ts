@@ -1,6 +1,12 @@
 import { ErrorCode, UsageError } from '../../protocol/errors.js';
 import type { LogBackend, LogEntry, LogFeed, LogRecord } from '../log-backend.js';
-import { asBuffer, type IpcAnswer, type IpcRequest, pubsubMessage } from './ipc-messages.js';
+import {
+  asBuffer,
+  type IpcAnswer,
+  type IpcHistory,
+  type IpcRequest,
+  pubsubMessage,
+} from './ipc-messages.js';
 
 /** The IPC channel to the primary: `process` in a forked worker. */
 export interface IpcChannel {
@@ -57,6 +63,14 @@ export class IpcLogBackend implements LogBackend {
       | LogEntry[]
       | undefined;
     return (entries ?? []).map(entryOf);
+  }
+
+  /** The replay window's entries after `since` (the primary keeps a longer tail for catch-up). */
+  async replay(topic: string, since: string): Promise<IpcHistory> {
+    const answer = (await this.request({ tsws: 'ps', op: 'history', id: 0, topic, since })) as
+      | IpcHistory
+      | undefined;
+    return { entries: (answer?.entries ?? []).map(entryOf), firstPrev: answer?.firstPrev };
   }
 
   last(topic: string): Promise<string | undefined> {

@@ -1,9 +1,15 @@
 import type { LogEntry, LogRecord } from '../log-backend.js';
 import { compareSeq, FIRST_PREV } from '../seq.js';
-import { asBuffer, type IpcAnswer, type IpcRequest, pubsubMessage } from './ipc-messages.js';
+import {
+  asBuffer,
+  type IpcAnswer,
+  type IpcHistory,
+  type IpcRequest,
+  pubsubMessage,
+} from './ipc-messages.js';
 
 export interface IpcLogHubOptions {
-  /** Messages kept per topic for `replay` (0: none beyond the catch-up tail). Default 0. */
+  /** Messages kept per topic for `replay` (0: none). Default 0. */
   history?: number;
   /** Payload bytes kept per topic for `replay`. Default: no limit but `history`. */
   historyBytes?: number;
@@ -87,6 +93,9 @@ export class IpcLogHub {
       case 'read':
         this.reply(worker, request.id, this.read(request.topic, request.after));
         break;
+      case 'history':
+        this.reply(worker, request.id, this.replay(request.topic, request.since));
+        break;
       case 'last':
         this.reply(worker, request.id, this.logs.get(request.topic)?.last);
         break;
@@ -134,6 +143,15 @@ export class IpcLogHub {
     const log = this.logs.get(topic);
     if (log === undefined) return [];
     return log.entries.filter((entry) => compareSeq(entry.seq, after) > 0);
+  }
+
+  /** What `replay` may give: the last `history` entries kept (the tail beyond is catch-up only). */
+  private replay(topic: string, since: string): IpcHistory {
+    const log = this.logs.get(topic);
+    if (log === undefined) return { entries: [], firstPrev: undefined };
+    const window = this.history === 0 ? [] : log.entries.slice(-this.history);
+    const entries = window.filter((entry) => compareSeq(entry.seq, since) > 0);
+    return { entries, firstPrev: entries[0]?.prev ?? log.last };
   }
 
   private log(topic: string): HubLog {

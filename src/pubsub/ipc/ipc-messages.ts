@@ -9,8 +9,16 @@ export type IpcRequest =
   | { tsws: 'ps'; op: 'append'; id: number; topic: string; record: LogRecord }
   | { tsws: 'ps'; op: 'read'; id: number; topic: string; after: string }
   | { tsws: 'ps'; op: 'last'; id: number; topic: string }
+  | { tsws: 'ps'; op: 'history'; id: number; topic: string; since: string }
   | { tsws: 'ps'; op: 'sub'; id: number; topic: string }
   | { tsws: 'ps'; op: 'unsub'; topic: string };
+
+/** The answer to `history`: the replay window's entries after `since`. */
+export interface IpcHistory {
+  readonly entries: LogEntry[];
+  /** The `prev` of the first entry, or the topic's last id (undefined: no log). */
+  readonly firstPrev: string | undefined;
+}
 
 export type IpcAnswer =
   | { tsws: 'ps'; op: 'reply'; id: number; value?: unknown; error?: string }

@@ -1,4 +1,6 @@
+import type { History } from '../adapter.js';
 import { LogAdapter, type LogAdapterOptions } from '../log-adapter.js';
+import { replayComplete } from '../seq.js';
 import { type IpcChannel, IpcLogBackend } from './ipc-log-backend.js';
 
 export interface WorkerAdapterOptions extends Omit<LogAdapterOptions, 'origin'> {
@@ -15,11 +17,29 @@ export interface WorkerAdapterOptions extends Omit<LogAdapterOptions, 'origin'> 
  * Across machines, use the Redis adapter (`tsws/redis`).
  */
 export class WorkerAdapter extends LogAdapter {
+  private readonly ipc: IpcLogBackend;
+
   constructor(options: WorkerAdapterOptions = {}) {
     const { channel, ...rest } = options;
-    super(new IpcLogBackend(channel ?? (process as unknown as IpcChannel)), {
-      origin: `${process.pid}`,
-      ...rest,
-    });
+    const ipc = new IpcLogBackend(channel ?? (process as unknown as IpcChannel));
+    super(ipc, { origin: `${process.pid}`, ...rest });
+    this.ipc = ipc;
+  }
+
+  /** The replay window the primary keeps (`history` messages), not its catch-up tail. */
+  override async history(topic: string, since: string): Promise<History> {
+    const { entries, firstPrev } = await this.ipc.replay(topic, since);
+    return {
+      messages: entries.map(({ data, binary, compress, seq, prev }) => ({
+        topic,
+        data,
+        binary,
+        compress,
+        seq,
+        prev,
+        except: undefined,
+      })),
+      complete: replayComplete(since, firstPrev),
+    };
   }
 }
