@@ -1,5 +1,5 @@
 import type { Server } from 'node:net';
-import type { TcpHandle } from './libuv.js';
+import { type TcpHandle, uvError } from './libuv.js';
 
 /**
  * Listening in a worker of a WorkerPool (node/workers/): the primary binds each address once
@@ -50,10 +50,18 @@ export function sharedListenHandle(
   callback: (error: Error | undefined, handle?: TcpHandle) => void,
 ): void {
   const id = ++nextId;
-  const done = (error: Error | undefined, handle?: TcpHandle) => {
-    callback(error, handle);
-    // The caller listened (or closed it) at once: the primary learns this worker accepts.
-    if (error === undefined && process.connected) {
+  const done = (handle: TcpHandle) => {
+    // Listening here first tells a failure (libuv defers EADDRINUSE from bind to listen); the
+    // caller listens again in this same turn, with its callback set, so nothing is accepted
+    // in between.
+    const status = handle.listen(511);
+    if (status !== 0) {
+      handle.close();
+      callback(uvError(status, 'listen', host, port));
+      return;
+    }
+    callback(undefined, handle);
+    if (process.connected) {
       const note: ListeningNote = { tsws: 'listening', id, port };
       process.send!(note);
     }
@@ -69,7 +77,7 @@ export function sharedListenHandle(
       });
       callback(error);
     } else {
-      done(undefined, handle as TcpHandle);
+      done(handle as TcpHandle);
     }
   };
   const onGone = () => {

@@ -1,5 +1,5 @@
 import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
+import { createServer, isIP } from 'node:net';
 import { ErrorCode, UsageError } from '../../protocol/errors.js';
 import {
   type SocketAddress,
@@ -21,7 +21,10 @@ export class ListenHandles {
     const key = keyOf(host, port);
     let handle = this.handles.get(key);
     if (handle === undefined) {
-      handle = resolve(host).then((address) => {
+      handle = resolve(host).then(async (address) => {
+        // libuv tells EADDRINUSE at listen, not bind, and the primary never listens: a port
+        // another server listens on is found by a probe first.
+        if (port !== 0) await probe(address, port);
         const bound = bind(address, port);
         this.bound.add(bound);
         const actual = portOf(bound);
@@ -46,6 +49,15 @@ export class ListenHandles {
 export function portOf(handle: TcpHandle): number | undefined {
   const out: SocketAddress = {};
   return handle.getsockname(out) === 0 ? out.port : undefined;
+}
+
+/** Rejects when `address`:`port` cannot be listened on (in use, not ours, privileged). */
+function probe(address: string | undefined, port: number): Promise<void> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen({ port, host: address, exclusive: true }, () => server.close(() => done()));
+  });
 }
 
 async function resolve(host: string | undefined): Promise<string | undefined> {
