@@ -5,7 +5,8 @@ import {
   type IpcAnswer,
   type IpcHistory,
   type IpcRequest,
-  pubsubMessage,
+  Outbox,
+  pubsubItems,
 } from './ipc-messages.js';
 
 /** The IPC channel to the primary: `process` in a forked worker. */
@@ -30,6 +31,14 @@ export class IpcLogBackend implements LogBackend {
   private nextId = 0;
   private closed = false;
   private readonly onMessage = (message: unknown) => this.receive(message);
+  private readonly outbox = new Outbox<IpcRequest>((batch) => {
+    if (this.channel.connected === false) return;
+    try {
+      this.channel.send!(batch);
+    } catch {
+      this.lost();
+    }
+  });
 
   constructor(private readonly channel: IpcChannel) {
     if (typeof channel.send !== 'function') {
@@ -87,6 +96,8 @@ export class IpcLogBackend implements LogBackend {
 
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
+    // What is queued (an unsubscribe) still goes.
+    this.outbox.flush();
     this.closed = true;
     this.channel.off('message', this.onMessage);
     const error = new Error('the adapter is closed');
@@ -110,27 +121,25 @@ export class IpcLogBackend implements LogBackend {
 
   private post(message: IpcRequest): boolean {
     if (this.closed || this.channel.connected === false) return false;
-    try {
-      this.channel.send!(message);
-      return true;
-    } catch {
-      this.lost();
-      return false;
-    }
+    this.outbox.push(message);
+    return true;
   }
 
   private receive(message: unknown): void {
-    const answer = pubsubMessage<IpcAnswer>(message);
-    if (answer === undefined || this.closed) return;
-    if (answer.op === 'entry') {
-      this.feed?.entry(answer.topic, entryOf(answer.entry));
-      return;
+    const answers = pubsubItems<IpcAnswer>(message);
+    if (answers === undefined) return;
+    for (const answer of answers) {
+      if (this.closed) return;
+      if (answer.op === 'entry') {
+        this.feed?.entry(answer.topic, entryOf(answer.entry));
+        continue;
+      }
+      const pending = this.pending.get(answer.id);
+      if (pending === undefined) continue;
+      this.pending.delete(answer.id);
+      if (answer.error !== undefined) pending.reject(new Error(answer.error));
+      else pending.resolve(answer.value);
     }
-    const pending = this.pending.get(answer.id);
-    if (pending === undefined) return;
-    this.pending.delete(answer.id);
-    if (answer.error !== undefined) pending.reject(new Error(answer.error));
-    else pending.resolve(answer.value);
   }
 
   private lost(): void {

@@ -3,9 +3,11 @@ import { compareSeq, FIRST_PREV } from '../seq.js';
 import {
   asBuffer,
   type IpcAnswer,
+  type IpcBatch,
   type IpcHistory,
   type IpcRequest,
-  pubsubMessage,
+  Outbox,
+  pubsubItems,
 } from './ipc-messages.js';
 
 export interface IpcLogHubOptions {
@@ -19,8 +21,8 @@ export interface IpcLogHubOptions {
   now?: () => number;
 }
 
-/** Sends a message to one worker (false or a throw: that worker is gone). */
-export type WorkerSend = (message: IpcAnswer) => unknown;
+/** Sends a message to one worker (a throw: that worker is gone). */
+export type WorkerSend = (message: IpcBatch<IpcAnswer>) => unknown;
 
 interface HubLog {
   readonly epoch: number;
@@ -51,7 +53,7 @@ const SWEEP_INTERVAL = 1000;
  */
 export class IpcLogHub {
   private readonly logs = new Map<string, HubLog>();
-  private readonly workers = new Map<number, WorkerSend>();
+  private readonly workers = new Map<number, Outbox<IpcAnswer>>();
   private readonly history: number;
   private readonly historyBytes: number;
   private readonly ttl: number;
@@ -71,7 +73,16 @@ export class IpcLogHub {
 
   /** A worker joined: `send` reaches it. */
   attach(worker: number, send: WorkerSend): void {
-    this.workers.set(worker, send);
+    this.workers.set(
+      worker,
+      new Outbox<IpcAnswer>((batch) => {
+        try {
+          send(batch);
+        } catch {
+          // The worker is going: its exit detaches it.
+        }
+      }),
+    );
   }
 
   /** A worker left: its subscriptions go. */
@@ -84,8 +95,13 @@ export class IpcLogHub {
 
   /** Handles a message from `worker`; false when it is not a pub/sub message of tsws. */
   receive(worker: number, message: unknown): boolean {
-    const request = pubsubMessage<IpcRequest>(message);
-    if (request === undefined) return false;
+    const requests = pubsubItems<IpcRequest>(message);
+    if (requests === undefined) return false;
+    for (const request of requests) this.handle(worker, request);
+    return true;
+  }
+
+  private handle(worker: number, request: IpcRequest): void {
     switch (request.op) {
       case 'append':
         this.reply(worker, request.id, this.append(request.topic, request.record));
@@ -109,7 +125,6 @@ export class IpcLogHub {
         break;
       }
     }
-    return true;
   }
 
   /** Topics with a log (tests, metrics). */
@@ -207,12 +222,6 @@ export class IpcLogHub {
   }
 
   private send(worker: number, message: IpcAnswer): void {
-    const send = this.workers.get(worker);
-    if (send === undefined) return;
-    try {
-      send(message);
-    } catch {
-      // The worker is going: its exit detaches it.
-    }
+    this.workers.get(worker)?.push(message);
   }
 }

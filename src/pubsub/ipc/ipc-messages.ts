@@ -25,7 +25,7 @@ export type IpcAnswer =
   | { tsws: 'ps'; op: 'entry'; topic: string; entry: LogEntry };
 
 /** A pub/sub message of tsws (else undefined). */
-export function pubsubMessage<T extends IpcRequest | IpcAnswer>(message: unknown): T | undefined {
+export function pubsubMessage<T>(message: unknown): T | undefined {
   return typeof message === 'object' &&
     message !== null &&
     (message as { tsws?: unknown }).tsws === 'ps'
@@ -42,4 +42,46 @@ export function asBuffer(value: unknown): Buffer {
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.length);
   const data = (value as { data?: unknown } | null)?.data;
   return Array.isArray(data) ? Buffer.from(data as number[]) : Buffer.alloc(0);
+}
+
+/** Several messages in one: what actually crosses the channel. */
+export interface IpcBatch<T> {
+  readonly tsws: 'ps';
+  readonly op: 'batch';
+  readonly items: T[];
+}
+
+/** The messages of `message`, a batch or a single one (undefined: not pub/sub). */
+export function pubsubItems<T extends IpcRequest | IpcAnswer>(message: unknown): T[] | undefined {
+  const item = pubsubMessage<T | IpcBatch<T>>(message);
+  if (item === undefined) return undefined;
+  return (item as { op: string }).op === 'batch' ? (item as IpcBatch<T>).items : [item as T];
+}
+
+/**
+ * Messages to one side of a channel, sent together once per turn of the event loop: a send
+ * costs a serialization and a system call whatever its size, so a burst of publishes (or
+ * their fan-out) crosses as one. Order is kept: everything goes through here.
+ */
+export class Outbox<T> {
+  private items: T[] = [];
+  private scheduled = false;
+
+  constructor(private readonly send: (batch: IpcBatch<T>) => void) {}
+
+  push(item: T): void {
+    this.items.push(item);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Sends what is queued now. */
+  flush(): void {
+    this.scheduled = false;
+    const items = this.items;
+    if (items.length === 0) return;
+    this.items = [];
+    this.send({ tsws: 'ps', op: 'batch', items });
+  }
 }

@@ -154,9 +154,17 @@ describe('WorkerAdapter through the primary (IpcLogHub)', () => {
     const [a, b] = [primary.worker(), primary.worker()];
     a.adapter.subscribe('t');
     await primary.settle();
-    for (let i = 0; i < 10; i++) a.adapter.publish(msg('t', `m${i}`), undefined);
+    // One publish a turn (a turn's publishes cross together), b subscribing meanwhile.
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 10; i++) {
+      a.adapter.publish(msg('t', `m${i}`), undefined);
+      await turn();
+    }
     b.adapter.subscribe('t');
-    for (let i = 10; i < 20; i++) a.adapter.publish(msg('t', `m${i}`), undefined);
+    for (let i = 10; i < 20; i++) {
+      a.adapter.publish(msg('t', `m${i}`), undefined);
+      await turn();
+    }
     await primary.settle();
     const got = b.sink.texts('t');
     assert.ok(got.length >= 10, `b got ${got.length}`);
