@@ -63,8 +63,16 @@ export class IpcLogBackend implements LogBackend {
     return this.channel.connected === false ? new Error('the primary is gone') : undefined;
   }
 
+  /**
+   * Sends the append and resolves at once, with no id: the primary does not answer appends (a
+   * third of its messages), as the channel keeps order and cannot lose one without being cut,
+   * which ends the worker; LogAdapter only needs a failure, and that is told at once.
+   */
   append(topic: string, record: LogRecord): Promise<string> {
-    return this.request({ tsws: 'ps', op: 'append', id: 0, topic, record }) as Promise<string>;
+    const error = this.unavailable();
+    if (error !== undefined) return Promise.reject(error);
+    this.post({ tsws: 'ps', op: 'append', topic, record });
+    return Promise.resolve('');
   }
 
   async read(topic: string, after: string): Promise<LogEntry[]> {
@@ -106,7 +114,9 @@ export class IpcLogBackend implements LogBackend {
     return Promise.resolve();
   }
 
-  private request(message: Exclude<IpcRequest, { op: 'unsub' }>): Promise<unknown> {
+  private request(
+    message: Exclude<IpcRequest, { op: 'unsub' } | { op: 'append' }> & { id: number },
+  ): Promise<unknown> {
     const error = this.unavailable();
     if (error !== undefined) return Promise.reject(error);
     const id = ++this.nextId;

@@ -104,7 +104,8 @@ export class IpcLogHub {
   private handle(worker: number, request: IpcRequest): void {
     switch (request.op) {
       case 'append':
-        this.reply(worker, request.id, this.append(request.topic, request.record));
+        // Not answered: the entry itself comes back to a subscribed publisher.
+        this.append(request.topic, request.record);
         break;
       case 'read':
         this.reply(worker, request.id, this.read(request.topic, request.after));
@@ -132,7 +133,7 @@ export class IpcLogHub {
     return this.logs.size;
   }
 
-  private append(topic: string, record: LogRecord): string {
+  private append(topic: string, record: LogRecord): void {
     this.sweep();
     const log = this.log(topic);
     const seq = `${log.epoch}-${++log.n}`;
@@ -151,7 +152,6 @@ export class IpcLogHub {
     const message: IpcAnswer = { tsws: 'ps', op: 'entry', topic, entry };
     for (const worker of log.subscribers) this.send(worker, message);
     this.dropIfIdle(topic, log);
-    return seq;
   }
 
   private read(topic: string, after: string): LogEntry[] {

@@ -6,7 +6,7 @@ import type { LogEntry, LogRecord } from '../log-backend.js';
  * others are the application's and are left alone.
  */
 export type IpcRequest =
-  | { tsws: 'ps'; op: 'append'; id: number; topic: string; record: LogRecord }
+  | { tsws: 'ps'; op: 'append'; topic: string; record: LogRecord }
   | { tsws: 'ps'; op: 'read'; id: number; topic: string; after: string }
   | { tsws: 'ps'; op: 'last'; id: number; topic: string }
   | { tsws: 'ps'; op: 'history'; id: number; topic: string; since: string }
