@@ -181,6 +181,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       if (child.connected) child.send(message);
     });
     child.on('message', (message: unknown) => {
+      // What a worker that exited still had on its way is not the new one's.
+      if (slot.child !== child) return;
       const tsws = (message as { tsws?: unknown } | null)?.tsws;
       if (tsws === 'listen') {
         void this.answerListen(child, message as ListenRequest);

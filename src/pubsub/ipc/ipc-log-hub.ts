@@ -97,6 +97,8 @@ export class IpcLogHub {
   receive(worker: number, message: unknown): boolean {
     const requests = pubsubItems<IpcRequest>(message);
     if (requests === undefined) return false;
+    // A worker detached (it exited) may still have messages on their way: they are dropped.
+    if (!this.workers.has(worker)) return true;
     for (const request of requests) this.handle(worker, request);
     return true;
   }

@@ -181,6 +181,10 @@ describe('WorkerAdapter through the primary (IpcLogHub)', () => {
     assert.equal(primary.hub.topics, 2);
     b.leave();
     assert.equal(primary.hub.topics, 1, "b's topic has no subscriber left");
+    // What b still had on its way is dropped (it would subscribe a worker that is gone).
+    assert.equal(primary.hub.receive(b.id, { tsws: 'ps', op: 'sub', id: 9, topic: 'v' }), true);
+    assert.equal(primary.hub.topics, 1);
+    assert.equal(primary.hub.receive(b.id, { hello: 'not ours' }), false);
     a.adapter.publish(msg('t', 'still'), undefined);
     await primary.settle();
     assert.deepEqual(a.sink.texts('t'), ['still']);
