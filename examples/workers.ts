@@ -23,7 +23,6 @@ if (id !== undefined) {
   const stop = () => wss.close();
   process.once('SIGTERM', stop);
   process.once('disconnect', stop); // the primary is gone
-  wss.once('close', () => process.off('disconnect', stop));
 } else {
   // The primary: binds the port, starts two workers, stops them on SIGTERM or SIGINT.
   const pool = new WorkerPool({ workers: 2 });

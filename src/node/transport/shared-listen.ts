@@ -61,6 +61,9 @@ export function sharedListenHandle(
       return;
     }
     callback(undefined, handle);
+    // From now on the listening socket keeps the worker alive, not the channel: a worker that
+    // closes its servers ends, even with a `message` or `disconnect` listener left.
+    (process as { channel?: { unref(): void } }).channel?.unref();
     if (process.connected) {
       const note: ListeningNote = { tsws: 'listening', id, port };
       process.send!(note);

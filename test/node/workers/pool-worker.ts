@@ -13,5 +13,5 @@ wss.on('connection', (ws) => {
 const stop = () => wss.close();
 if (mode === 'stubborn') process.on('SIGTERM', () => {});
 else process.once('SIGTERM', stop);
+// Left registered on purpose: the channel does not keep a worker alive once it listens.
 process.once('disconnect', stop);
-wss.once('close', () => process.off('disconnect', stop));
