@@ -39,6 +39,8 @@ export {
   type PubSubAdapter,
   type PubSubMessage,
   type UndeliveredReport,
+  WorkerAdapter,
+  type WorkerAdapterOptions,
 } from './pubsub/index.js';
 /** ws's alias for WebSocketServer. */
 export { WebSocketServer as Server };

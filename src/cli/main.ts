@@ -6,10 +6,17 @@ import { CHAT_MAX_PAYLOAD, chatPubSub } from './chat.js';
 import { CONNECT_USAGE, connect, ExitStatus } from './connect.js';
 import { listenErrorLine } from './listen-error.js';
 import { SERVE_FLAGS, SERVE_USAGE, serveOptions, startEchoServer } from './serve.js';
+import {
+  asWorker,
+  serveWorkerId,
+  serveWorkers,
+  workerCount,
+  workerRooms,
+} from './serve-workers.js';
 import { UsageFault } from './usage-fault.js';
 
 const USAGE = `Usage: tsws <command> [options]   (tsws <command> --help: that command's options)
-  tsws serve [--port 8080] [--host HOST] [--deflate] [--chat [--redis URL]] [limits]
+  tsws serve [--port 8080] [--host HOST] [--deflate] [--chat [--redis URL]] [--workers N] [limits]
       an echo server on every path, chat rooms, and the demo page at http://localhost:8080/
   tsws connect <url> [-H "Name: value"] [-s PROTOCOL] [-x MSG] [--json]
       an interactive client, like wscat
@@ -67,10 +74,19 @@ async function serveCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: SERVE_FLAGS, strict: true });
   const options = serveOptions(values);
   if (values.redis !== undefined && !values.chat) throw new UsageFault('--redis needs --chat');
+  if (values.workers !== undefined) {
+    const workers = workerCount(values.workers);
+    if (serveWorkerId() !== undefined) throw new UsageFault('a worker cannot start workers');
+    return serveWorkers(args, workers, options, values.chat && values.redis === undefined);
+  }
+  const worker = serveWorkerId();
   if (values.chat) {
     // Chat-sized messages unless --max-payload says otherwise.
     const maxPayload = options.settings?.maxPayload ?? CHAT_MAX_PAYLOAD;
-    const pubsub = await chatPubSub(values.redis, maxPayload);
+    const pubsub =
+      worker !== undefined && values.redis === undefined
+        ? workerRooms(maxPayload)
+        : await chatPubSub(values.redis, maxPayload);
     options.settings = { ...options.settings, maxPayload, pubsub };
   }
   let server: Awaited<ReturnType<typeof startEchoServer>>;
@@ -87,6 +103,22 @@ async function serveCommand(args: string[]): Promise<number> {
     const why = report.reason === 'publish-failed' ? `: ${report.error.message}` : '';
     process.stderr.write(`tsws: undelivered (${report.reason}) in room ${report.topic}${why}\n`);
   });
+  if (worker !== undefined) {
+    // A worker of `tsws serve --workers`: its primary said where it listens.
+    let detach = () => {};
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        detach();
+        void server.close().then(resolve);
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      detach = asWorker(server.wss, worker, stop);
+    });
+    return 0;
+  }
   // Where it listens, truthfully: every interface unless --host names one.
   const everywhere = options.host === undefined;
   const shown =

@@ -17,6 +17,7 @@ export const SERVE_FLAGS = {
   deflate: { type: 'boolean', default: false },
   chat: { type: 'boolean', default: false },
   redis: { type: 'string' },
+  workers: { type: 'string' },
   'max-payload': { type: 'string' },
   heartbeat: { type: 'string' },
   'handshake-timeout': { type: 'string' },
@@ -30,7 +31,7 @@ export const SERVE_FLAGS = {
   origin: { type: 'string', multiple: true },
 } as const satisfies ParseArgsConfig['options'];
 
-export const SERVE_USAGE = `  tsws serve [--port 8080] [--host HOST] [--deflate] [--chat [--redis URL]] [limits]
+export const SERVE_USAGE = `  tsws serve [--port 8080] [--host HOST] [--deflate] [--chat [--redis URL]] [--workers N] [limits]
       An echo server on every path, and the demo page at http://HOST:PORT/
       --deflate                     accept permessage-deflate (compression) offers
       --chat                        chat rooms: a connection to /chat/ROOM gets every message
@@ -41,6 +42,11 @@ export const SERVE_USAGE = `  tsws serve [--port 8080] [--host HOST] [--deflate]
       --redis URL                   share the rooms with every tsws serve --chat on this Redis
                                     (retried every 2 s while it does not answer; meanwhile
                                     messages to rooms are not delivered)
+      --workers N                   N processes on the one port, each accepting its share of
+                                    connections; chat rooms are shared between them (through
+                                    this process, or Redis with --redis); a worker that crashes
+                                    is restarted; SIGTERM/SIGINT stops them all (exit 0 when
+                                    all stopped in time)
       --max-payload BYTES           largest message accepted (default 100M, 64K with --chat;
                                     larger: close 1009)
       --heartbeat MS[,MISSED]|off   ping every MS ms; a peer silent for MISSED pings is dropped

@@ -35,9 +35,16 @@ export {
 } from './server/server.js';
 export { UpgradeRejection } from './server/upgrade-rejection.js';
 export { createWebSocketStream } from './stream.js';
+export { workerId } from './transport/shared-listen.js';
 export {
   type PublishOptions,
   type RawData,
   WebSocket,
   type WebSocketEvents,
 } from './websocket.js';
+export {
+  type PoolResult,
+  WorkerPool,
+  type WorkerPoolEvents,
+  type WorkerPoolOptions,
+} from './workers/worker-pool.js';

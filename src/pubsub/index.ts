@@ -7,6 +7,9 @@ export type {
   UndeliveredReport,
 } from './adapter.js';
 export { sequencedText } from './envelope.js';
+export { type IpcChannel, IpcLogBackend } from './ipc/ipc-log-backend.js';
+export { IpcLogHub, type IpcLogHubOptions, type WorkerSend } from './ipc/ipc-log-hub.js';
+export { WorkerAdapter, type WorkerAdapterOptions } from './ipc/worker-adapter.js';
 export { LocalAdapter, type LocalAdapterOptions } from './local-adapter.js';
 export { LogAdapter, type LogAdapterOptions } from './log-adapter.js';
 export type { LogBackend, LogEntry, LogFeed, LogRecord } from './log-backend.js';

@@ -79,6 +79,17 @@ describe('examples run as they are', () => {
     assert.ok(!out.includes('eve (news): ACME'), 'another topic hears nothing');
   });
 
+  it('workers: two processes on one port, a publish on one reaches both in order, SIGTERM stops them', async () => {
+    const p = runExample('workers');
+    assert.equal(await p.exit(20_000), 0, p.stderr());
+    const out = p.stdout();
+    assert.match(out, /^workers: worker 1, worker 2\n/);
+    assert.match(out, /worker 1 got: message 1, message 2, message 3\n/);
+    assert.match(out, /worker 2 got: message 1, message 2, message 3\n/);
+    assert.equal(out.match(/client closed 1001\n/g)?.length, 2);
+    assert.match(out, /pool stopped, clean: true\n/);
+  });
+
   it('pubsub-redis: two servers share a topic through Redis, in one order', {
     // scripts/run-tests.mjs names the peers it could not find or install.
     skip: missingPeers.includes('redis-server') && "redis-server is missing (see the run's start)",

@@ -20,6 +20,7 @@ import {
 } from '../../pubsub/server-pubsub.js';
 import { type BindingSettings, bindingSettings } from '../connection/options.js';
 import { loadLibuv } from '../transport/libuv.js';
+import { listenServer } from '../transport/shared-listen.js';
 import { TcpListener } from '../transport/tcp-server.js';
 import { DuplexUpgradeSocket } from '../transport/upgrade-socket.js';
 import type { PublishOptions, WebSocket } from '../websocket.js';
@@ -164,7 +165,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
             )
           : handler;
       this._ownsServer = true;
-      this._server.listen(options.port, options.host, options.backlog, callback);
+      listenServer(this._server, options.port, options.host, options.backlog, callback);
     } else if (options.port !== undefined) {
       this._server = http.createServer(limits, (_req, res) => {
         const answer = PLAIN_REQUEST_ANSWER;
@@ -175,7 +176,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         res.end(answer.body);
       });
       this._ownsServer = true;
-      this._server.listen(options.port, options.host, options.backlog, callback);
+      listenServer(this._server, options.port, options.host, options.backlog, callback);
     } else {
       this._server = options.server;
       this._ownsServer = false;

@@ -196,3 +196,19 @@ function uvErrorName(errno: number): [string, string] {
   systemErrors ??= getSystemErrorMap();
   return systemErrors.get(errno) ?? [`E${-errno}`, 'unknown error'];
 }
+
+/**
+ * A TCP server handle for a WorkerPool's primary, which binds the sockets its workers listen
+ * on: the binding alone, whatever TSWS_NO_FAST_PATH says (the workers decide their path).
+ * Undefined where Node's internals are unavailable.
+ */
+export function tcpServerHandle(): TcpHandle | undefined {
+  if (internalsUnsafe()) return undefined;
+  const binding = (process as unknown as { binding?: (name: string) => unknown }).binding;
+  try {
+    const { TCP, constants } = binding!('tcp_wrap') as Bindings;
+    return new TCP(constants.SERVER);
+  } catch {
+    return undefined;
+  }
+}

@@ -10,6 +10,7 @@ import {
 import { ErrorCode, UsageError } from '../../protocol/errors.js';
 import { libuv, type SocketAddress, type TcpHandle, uvError, type WriteReq } from './libuv.js';
 import { readBuffer } from './read-buffer.js';
+import { sharedListenHandle, workerId } from './shared-listen.js';
 import { TcpTransport } from './tcp-transport.js';
 import type { Transport } from './transport.js';
 import type { UpgradeSocket } from './upgrade-socket.js';
@@ -61,6 +62,15 @@ export class TcpListener {
     backlog: number | undefined,
     callback: (error?: Error) => void,
   ): void {
+    if (workerId() !== undefined) {
+      // A worker of a WorkerPool: the primary's socket, shared by every worker.
+      sharedListenHandle(host, port, (error, handle) => {
+        if (error !== undefined) callback(error);
+        else if (this.closed) handle!.close();
+        else this.start(handle!, backlog ?? 511, host, port, callback);
+      });
+      return;
+    }
     if (host === undefined || isIP(host) !== 0) {
       this.bind(host, port, backlog ?? 511, callback);
       return;
@@ -95,7 +105,23 @@ export class TcpListener {
     } else {
       error = isIP(host) === 6 ? handle.bind6(host, port, 0) : handle.bind(host, port);
     }
-    if (error === 0) error = handle.listen(backlog);
+    if (error !== 0) {
+      handle.close();
+      process.nextTick(callback, uvError(error, 'listen', address, port));
+      return;
+    }
+    this.start(handle, backlog, address, port, callback);
+  }
+
+  /** Listens on a bound handle (bound here, or by a WorkerPool's primary). */
+  private start(
+    handle: TcpHandle,
+    backlog: number,
+    address: string | undefined,
+    port: number,
+    callback: (error?: Error) => void,
+  ): void {
+    const error = handle.listen(backlog);
     if (error !== 0) {
       handle.close();
       process.nextTick(callback, uvError(error, 'listen', address, port));
