@@ -53,7 +53,7 @@ const USAGE = `Usage: node bench/compare.mjs [options]     (npm run bench -- [op
   --generators LIST  wsload, tsws (default: both; wsload is skipped when it is not found)
   --port N           the port every server listens on (default 9330)
   --mem-conns N      connections for the memory figure (default 10000)
-  --mem-settle MS    idle time before the memory is measured (default 5000)
+  --mem-settle MS    idle time before the memory is measured (default 15000)
   --hs-conns N       handshake attempts in flight (default 50)
   --wsload PATH      the wsload binary (default: $WSLOAD, ../shared/tools/wsload/wsload, PATH,
                      or built from ../shared/tools/wsload/wsload.c into .tmp/)
@@ -74,7 +74,7 @@ const { values: opt } = parseArgs({
     generators: { type: 'string', default: 'wsload,tsws' },
     port: { type: 'string', default: '9330' },
     'mem-conns': { type: 'string', default: '10000' },
-    'mem-settle': { type: 'string', default: '5000' },
+    'mem-settle': { type: 'string', default: '15000' },
     'hs-conns': { type: 'string', default: '50' },
     wsload: { type: 'string' },
     out: { type: 'string', default: path.join(ROOT, 'bench', 'results') },
@@ -600,7 +600,10 @@ async function memoryRun(key) {
       );
     }
     // Idle means idle: let the server settle (V8 returns the pages the handshake burst grew)
-    // before measuring, the same for every server.
+    // before measuring, the same for every server. 5 s was too short: measured on this
+    // machine (server and generator pinned), RSS per connection was still at its burst level
+    // (~3.8 KB for tsws) 8 s after the connections opened, and at its idle level (~1.1 KB)
+    // from 13 s on, so a 5 s settle gave one or the other by chance.
     await sleep(MEM_SETTLE_MS);
     const after = await memoryReport(server);
     checkServer(server);

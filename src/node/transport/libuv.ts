@@ -59,8 +59,6 @@ export interface Libuv {
   newShutdownReq(): ShutdownReq;
   /** Bytes read (or a negative error) of the read being reported to `onread`. */
   readBytes(): number;
-  /** Where the read reported to `onread` starts in its ArrayBuffer (without a user buffer). */
-  readOffset(): number;
   /** Whether the last write was queued (true) rather than written at once. */
   lastWriteWasAsync(): boolean;
   readonly UV_EOF: number;
@@ -76,7 +74,6 @@ interface StreamBindings {
   streamBaseState: Int32Array;
   kReadBytesOrError: number;
   kLastWriteWasAsync: number;
-  kArrayBufferOffset: number;
 }
 
 const UV_EOF_DEFAULT = -4095;
@@ -91,14 +88,8 @@ function load(): Libuv | undefined {
     const tcp = binding('tcp_wrap') as Bindings;
     const stream = binding('stream_wrap') as StreamBindings;
     const { TCP, constants } = tcp;
-    const {
-      WriteWrap,
-      ShutdownWrap,
-      streamBaseState,
-      kReadBytesOrError,
-      kLastWriteWasAsync,
-      kArrayBufferOffset,
-    } = stream;
+    const { WriteWrap, ShutdownWrap, streamBaseState, kReadBytesOrError, kLastWriteWasAsync } =
+      stream;
     if (
       typeof TCP !== 'function' ||
       typeof WriteWrap !== 'function' ||
@@ -106,7 +97,6 @@ function load(): Libuv | undefined {
       !(streamBaseState instanceof Int32Array) ||
       typeof kReadBytesOrError !== 'number' ||
       typeof kLastWriteWasAsync !== 'number' ||
-      typeof kArrayBufferOffset !== 'number' ||
       typeof constants?.SERVER !== 'number'
     ) {
       return undefined;
@@ -126,7 +116,6 @@ function load(): Libuv | undefined {
       newWriteReq: () => new WriteWrap(),
       newShutdownReq: () => new ShutdownWrap(),
       readBytes: () => streamBaseState[kReadBytesOrError]!,
-      readOffset: () => streamBaseState[kArrayBufferOffset]!,
       lastWriteWasAsync: () => streamBaseState[kLastWriteWasAsync] !== 0,
       UV_EOF: (binding('uv') as { UV_EOF?: number }).UV_EOF ?? UV_EOF_DEFAULT,
     };

@@ -199,10 +199,8 @@ export class TcpUpgradeSocket extends EventEmitter implements UpgradeSocket {
   /** Bytes that came after the request head, before the server's decision. */
   private held: Buffer[] | undefined;
   private heldLength = 0;
-  /** With `handOff`: every byte read so far (the head, then what follows), in buffers of their own. */
+  /** With `handOff`: every byte read so far (the head, then what follows), copied. */
   private raw: Buffer[] | undefined;
-  /** Whether reads land in the shared read buffer (else each in a buffer of its own). */
-  private sharedBuffer: boolean;
 
   constructor(listener: TcpListener, handle: TcpHandle, options: TcpListenerOptions) {
     super();
@@ -212,12 +210,8 @@ export class TcpUpgradeSocket extends EventEmitter implements UpgradeSocket {
     handle.owner = this;
     handle.onread = onHeadRead;
     handle.setNoDelay(true);
-    // A handle that reads into the shared buffer cannot be given to a net.Socket (libuv's
-    // custom-buffer listener cannot be removed): when it may be handed off, heads are read
-    // into buffers of their own, and the shared buffer is set at the upgrade.
-    this.sharedBuffer = options.handOff !== true;
-    if (this.sharedBuffer) handle.useUserBuffer(readBuffer());
-    else this.raw = [];
+    handle.useUserBuffer(readBuffer());
+    if (options.handOff === true) this.raw = [];
     this.timer = setTimeout(() => this.timedOut(), options.handshakeTimeout);
     this.timer.unref();
     if (handle.readStart() !== 0) this.destroy();
@@ -260,7 +254,6 @@ export class TcpUpgradeSocket extends EventEmitter implements UpgradeSocket {
     this.peerAddress(); // remembered for req.socket
     this.handedOver = true;
     this.raw = undefined;
-    if (!this.sharedBuffer) this.handle.useUserBuffer(readBuffer());
     const held = this.held;
     this.held = undefined;
     if (held !== undefined) head = Buffer.concat(head.length === 0 ? held : [...held, head]);
@@ -321,7 +314,19 @@ export class TcpUpgradeSocket extends EventEmitter implements UpgradeSocket {
     this.held = undefined;
     const handle = this.handle;
     handle.owner = undefined;
-    const socket = new Socket({ handle, readable: true, writable: true } as never);
+    // The handle reads into the shared buffer (libuv's custom-buffer listener cannot be taken
+    // off): net reads into it too, and each read is copied into the stream. http's parser
+    // mostly reads the handle itself (it consumes it); this is for when it does not.
+    const socket: Socket = new Socket({
+      handle,
+      readable: true,
+      writable: true,
+      onread: {
+        buffer: readBuffer(),
+        callback: (n: number, buffer: Uint8Array) =>
+          socket.push(Buffer.from(buffer.subarray(0, n))),
+      },
+    } as never);
     // Read again by http's parser, before anything that arrives later.
     if (raw.length > 0) socket.unshift(raw.length === 1 ? raw[0]! : Buffer.concat(raw));
     process.nextTick(() => this.emit('close', false));
@@ -329,7 +334,7 @@ export class TcpUpgradeSocket extends EventEmitter implements UpgradeSocket {
   }
 
   /** @internal */
-  _onRead(arrayBuffer?: ArrayBuffer): void {
+  _onRead(): void {
     const uv = libuv!;
     const n = uv.readBytes();
     if (n <= 0) {
@@ -339,10 +344,8 @@ export class TcpUpgradeSocket extends EventEmitter implements UpgradeSocket {
       if (n < 0) this.destroy();
       return;
     }
-    const chunk = this.sharedBuffer
-      ? readBuffer().subarray(0, n)
-      : Buffer.from(arrayBuffer!, uv.readOffset(), n);
-    if (this.raw !== undefined) this.raw.push(chunk);
+    const chunk = readBuffer().subarray(0, n);
+    if (this.raw !== undefined) this.raw.push(Buffer.from(chunk));
     if (this.parser === undefined) {
       // The server is still deciding (an asynchronous check): keep what comes, within reason.
       this.hold(chunk);
@@ -370,7 +373,7 @@ export class TcpUpgradeSocket extends EventEmitter implements UpgradeSocket {
       this.destroy();
       return;
     }
-    const copy = this.sharedBuffer ? Buffer.from(bytes) : bytes;
+    const copy = Buffer.from(bytes);
     if (this.held === undefined) this.held = [copy];
     else this.held.push(copy);
   }
@@ -410,8 +413,8 @@ export class TcpUpgradeSocket extends EventEmitter implements UpgradeSocket {
   }
 }
 
-function onHeadRead(this: TcpHandle, arrayBuffer?: ArrayBuffer): void {
-  (this.owner as TcpUpgradeSocket)._onRead(arrayBuffer);
+function onHeadRead(this: TcpHandle): void {
+  (this.owner as TcpUpgradeSocket)._onRead();
 }
 
 function onWriteDone(this: WriteReq): void {

@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { WebSocketServer } from '../../../src/index.js';
 import { loadLibuv } from '../../../src/node/transport/libuv.js';
-import { readHead, upgradeRequest } from '../../helpers/node-raw.js';
+import { encodeFrame } from '../../helpers/frames.js';
+import { FrameReader, readHead, upgradeRequest } from '../../helpers/node-raw.js';
 import {
   client,
   defer,
@@ -111,6 +112,9 @@ describe('handleRequest: plain HTTP and WebSocket on one port', () => {
 
   it('takes an upgrade that follows a plain request on a kept-alive connection', async (t) => {
     const { wss, port } = await startServer(t, { handleRequest: describeRequest });
+    wss.on('connection', (ws) =>
+      ws.on('message', (data, binary) => ws.send(data as Buffer, { binary })),
+    );
     const socket = net.connect(port, '127.0.0.1');
     defer(t, () => socket.destroy());
     const opened = next(wss, 'connection');
@@ -119,6 +123,17 @@ describe('handleRequest: plain HTTP and WebSocket on one port', () => {
     assert.match(first.head, /^HTTP\/1\.1 200/);
     socket.write(upgradeRequest({ path: '/ws' }).text);
     await within(opened, 'the upgrade');
+    const answer = readHead(socket);
+    socket.resume();
+    const upgraded = await answer;
+    assert.match(upgraded.head, /^HTTP\/1\.1 101/);
+    // Messages both ways on it (the connection http gave back, read through net).
+    const reader = new FrameReader(socket, upgraded.rest);
+    for (const text of ['one', 'two', 'x'.repeat(70_000)]) {
+      socket.write(encodeFrame({ opcode: 1, payload: text, mask: true }));
+      const frame = await within(reader.nextFrame(), 'the echo');
+      assert.equal(Buffer.from(frame.payload).toString(), text);
+    }
   });
 
   it('hands over a request head that arrives a byte at a time, and the bytes after it', async (t) => {
