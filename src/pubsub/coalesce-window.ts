@@ -17,7 +17,7 @@ export interface CoalesceOptions {
 
 /** What a window holds frames for: a connection that writes what it holds when told. */
 export interface WindowMember {
-  /** The window ended: write what is held now (nothing if it was written meanwhile). */
+  /** @internal The window ended: write what is held now (nothing if it was written meanwhile). */
   _endWindow(): void;
 }
 
