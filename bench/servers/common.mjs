@@ -11,6 +11,7 @@
 // - SIGTERM or SIGINT: exits at once. With --exit-with-stdin, it also exits when its standard
 //   input ends, so a server started by bench/compare.mjs never outlives it.
 import { parseArgs } from 'node:util';
+import * as v8 from 'node:v8';
 
 export const HOST = '127.0.0.1';
 
@@ -45,9 +46,16 @@ export function ready({ name, port, connections, exitWithStdin, note }) {
       globalThis.gc();
     }
     const m = process.memoryUsage();
+    // The young generation's committed size: it grows under a burst (handshakes) and V8
+    // shrinks it some seconds later, which RSS shows.
+    const young = v8
+      .getHeapSpaceStatistics()
+      .filter((s) => s.space_name === 'new_space' || s.space_name === 'new_large_object_space')
+      .reduce((n, s) => n + s.physical_space_size, 0);
     process.stdout.write(
       `${JSON.stringify({
         rss: m.rss,
+        young,
         heapUsed: m.heapUsed,
         external: m.external,
         arrayBuffers: m.arrayBuffers,
