@@ -96,7 +96,7 @@ describe('pub/sub coalescing: the bounds', () => {
       const waited = writes.at[round]! - start;
       assert.ok(waited >= 24.5, `written after ${waited} ms, before the 25 ms delay`);
       // A loaded machine delays timers; a window that forgot the frame would take seconds.
-      assert.ok(waited < 25 + 50, `written after ${waited} ms`);
+      assert.ok(waited < 25 + 1000, `written after ${waited} ms`);
     }
   });
 
@@ -115,7 +115,7 @@ describe('pub/sub coalescing: the bounds', () => {
     assert.deepEqual(writes.bytes, [6]);
     const waited = writes.at[0]! - start;
     // The precise bound is coalesce-window.test.ts's; here, on a loaded machine, not lost.
-    assert.ok(waited >= 0.2 - 0.01 && waited < 0.2 + 50, `written after ${waited} ms`);
+    assert.ok(waited >= 0.2 - 0.01 && waited < 0.2 + 1000, `written after ${waited} ms`);
   });
 
   it('a batch is written as soon as it reaches the count, long before the delay', async (t) => {
