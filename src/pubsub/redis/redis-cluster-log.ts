@@ -2,18 +2,16 @@ import type { EventEmitter } from 'node:events';
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import type { LogBackend, LogEntry, LogFeed, LogRecord } from '../log-backend.js';
 import { keySlot } from './key-slot.js';
+import {
+  appendArgs,
+  appendManyArgs,
+  channelEntries,
+  readLog,
+  type TopicKeys,
+} from './log-commands.js';
 import { OwnerGate } from './owner-gate.js';
 import type { RedisAdapterEvents } from './redis-options.js';
-import {
-  decodeChannelBatch,
-  decodeChannelMessage,
-  decodeStreamEntry,
-  flagsOf,
-  MAX_BATCH,
-  PUBLISH_MANY_SCRIPT,
-  PUBLISH_SCRIPT,
-  packRecords,
-} from './wire.js';
+import { PUBLISH_MANY_SCRIPT, PUBLISH_SCRIPT } from './wire.js';
 
 /** What the adapter settles before making the log (redis-cluster-adapter.ts checks the options). */
 export interface RedisClusterLogSettings {
@@ -46,7 +44,6 @@ export const CLUSTER_PUBLISH_MANY_SCRIPT = PUBLISH_MANY_SCRIPT.replace(
 
 type PublishCommand = (...args: (string | number | Buffer)[]) => Promise<string>;
 
-const PAGE = 1000;
 /** The least time between two resubscriptions of every topic (a dead node refuses at once). */
 const RESYNC_MS = 250;
 
@@ -160,77 +157,33 @@ export class RedisClusterLog implements LogBackend {
    * RedisLog.appendMany); records of mixed origins go one by one.
    */
   appendMany(topic: string, records: readonly LogRecord[]): Promise<string> {
-    const origin = records[0]?.origin;
-    if (origin === undefined) return Promise.reject(new RangeError('an empty batch'));
-    if (records.length > MAX_BATCH) {
-      return Promise.reject(new RangeError(`a batch of over ${MAX_BATCH} messages`));
-    }
-    if (records.some((record) => record.origin !== origin)) {
+    const args = appendManyArgs(this.keys(topic), this.channel(topic), records, this.settings);
+    if (args instanceof Error) return Promise.reject(args);
+    if (args === 'each') {
       return Promise.all(records.map((record) => this.append(topic, record))).then(
         (ids) => ids[ids.length - 1]!,
       );
     }
-    const s = this.settings;
     const publish = (this.cluster as unknown as { tswsClusterPublishMany: PublishCommand })
       .tswsClusterPublishMany;
-    return this.gate.run(topic, () =>
-      publish.call(
-        this.cluster,
-        this.key(topic, 'log'),
-        this.key(topic, 'last'),
-        this.key(topic, 'bytes'),
-        this.key(topic, 'sizes'),
-        s.historyLength,
-        s.historyTtl,
-        this.channel(topic),
-        s.historyBytes,
-        origin,
-        records.length,
-        packRecords(records),
-      ),
-    );
+    return this.gate.run(topic, () => publish.call(this.cluster, ...args));
   }
 
   private publish(topic: string, record: LogRecord): Promise<string> {
-    const s = this.settings;
     const publish = (this.cluster as unknown as { tswsClusterPublish: PublishCommand })
       .tswsClusterPublish;
-    return publish.call(
-      this.cluster,
-      this.key(topic, 'log'),
-      this.key(topic, 'last'),
-      this.key(topic, 'bytes'),
-      this.key(topic, 'sizes'),
-      record.origin,
-      record.token,
-      flagsOf(record.binary, record.compress),
-      record.data,
-      s.historyLength,
-      s.historyTtl,
-      this.channel(topic),
-      s.historyBytes,
-    );
+    const args = appendArgs(this.keys(topic), this.channel(topic), record, this.settings);
+    return publish.call(this.cluster, ...args);
   }
 
-  async read(topic: string, after: string): Promise<LogEntry[]> {
-    const entries: LogEntry[] = [];
-    const key = this.key(topic, 'log');
-    let start = `(${after}`;
-    for (;;) {
-      const page = await this.cluster.xrangeBuffer(key, start, '+', 'COUNT', PAGE);
-      for (const [id, fields] of page) {
-        const entry = decodeStreamEntry(id, fields, this.settings.maxMessage);
-        if (entry !== undefined) entries.push(entry);
-        else
-          this.onMalformed(
-            'log',
-            topic,
-            fields.reduce((n, f) => n + f.length, 0),
-          );
-      }
-      if (page.length < PAGE) return entries;
-      start = `(${page[page.length - 1]![0].toString('latin1')}`;
-    }
+  read(topic: string, after: string): Promise<LogEntry[]> {
+    return readLog(
+      (...args) => this.cluster.xrangeBuffer(...args),
+      this.key(topic, 'log'),
+      after,
+      this.settings.maxMessage,
+      (bytes) => this.onMalformed('log', topic, bytes),
+    );
   }
 
   async last(topic: string): Promise<string | undefined> {
@@ -419,16 +372,9 @@ export class RedisClusterLog implements LogBackend {
     const head = `${this.settings.prefix}{`;
     if (!name.startsWith(head) || !name.endsWith('}')) return;
     const topic = untag(name.slice(head.length, -1));
-    // A batch (PUBLISH_MANY_SCRIPT) starts with `*`, a single message with its id's digits.
-    if (message[0] === 0x2a) {
-      const entries = decodeChannelBatch(message, this.settings.maxMessage);
-      if (entries === undefined) this.onMalformed('channel', topic, message.length);
-      else for (const entry of entries) this.feed?.entry(topic, entry);
-      return;
-    }
-    const entry = decodeChannelMessage(message, this.settings.maxMessage);
-    if (entry === undefined) this.onMalformed('channel', topic, message.length);
-    else this.feed?.entry(topic, entry);
+    const entries = channelEntries(message, this.settings.maxMessage);
+    if (entries === undefined) this.onMalformed('channel', topic, message.length);
+    else for (const entry of entries) this.feed?.entry(topic, entry);
   }
 
   private onMalformed(source: 'channel' | 'log', topic: string, bytes: number): void {
@@ -441,6 +387,15 @@ export class RedisClusterLog implements LogBackend {
   }
 
   // The hash tag {topic} puts a topic's keys and channel in one slot.
+
+  private keys(topic: string): TopicKeys {
+    return [
+      this.key(topic, 'log'),
+      this.key(topic, 'last'),
+      this.key(topic, 'bytes'),
+      this.key(topic, 'sizes'),
+    ];
+  }
 
   private key(topic: string, kind: 'log' | 'last' | 'bytes' | 'sizes'): string {
     return `${this.settings.prefix}{${tag(topic)}}:${kind}`;

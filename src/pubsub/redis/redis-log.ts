@@ -1,20 +1,19 @@
 import type { EventEmitter } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { LogBackend, LogEntry, LogFeed, LogRecord } from '../log-backend.js';
-import type { RedisAdapterEvents } from './redis-options.js';
 import {
-  decodeChannelBatch,
-  decodeChannelMessage,
-  decodeStreamEntry,
-  flagsOf,
-  MAX_BATCH,
-  PUBLISH_MANY_SCRIPT,
-  PUBLISH_SCRIPT,
-  packRecords,
-} from './wire.js';
+  type AppendBounds,
+  appendArgs,
+  appendManyArgs,
+  channelEntries,
+  readLog,
+  type TopicKeys,
+} from './log-commands.js';
+import type { RedisAdapterEvents } from './redis-options.js';
+import { PUBLISH_MANY_SCRIPT, PUBLISH_SCRIPT } from './wire.js';
 
 /** What the adapter settles before making the log (redis-adapter.ts checks the options). */
-export interface RedisLogSettings {
+export interface RedisLogSettings extends AppendBounds {
   readonly origin: string;
   readonly prefix: string;
   readonly historyLength: number;
@@ -25,36 +24,7 @@ export interface RedisLogSettings {
   readonly url: string;
 }
 
-type PublishCommand = (
-  log: string,
-  last: string,
-  bytes: string,
-  sizes: string,
-  origin: string,
-  token: string,
-  flags: number,
-  data: Buffer,
-  maxLength: number,
-  ttl: number,
-  channel: string,
-  maxBytes: number,
-) => Promise<string>;
-
-type PublishManyCommand = (
-  log: string,
-  last: string,
-  bytes: string,
-  sizes: string,
-  maxLength: number,
-  ttl: number,
-  channel: string,
-  maxBytes: number,
-  origin: string,
-  count: number,
-  packed: Buffer,
-) => Promise<string>;
-
-const PAGE = 1000;
+type PublishCommand = (...args: (string | number | Buffer)[]) => Promise<string>;
 
 /**
  * Topic logs in Redis (6.2 or later): a stream per topic (its log, trimmed to a window), the
@@ -151,25 +121,9 @@ export class RedisLog implements LogBackend {
   }
 
   append(topic: string, record: LogRecord): Promise<string> {
-    const s = this.settings;
     const publish = (this.pub as unknown as { tswsPublish: PublishCommand }).tswsPublish;
-    return this.track(
-      publish.call(
-        this.pub,
-        this.key(topic, 'log'),
-        this.key(topic, 'last'),
-        this.key(topic, 'bytes'),
-        this.key(topic, 'sizes'),
-        record.origin,
-        record.token,
-        flagsOf(record.binary, record.compress),
-        record.data,
-        s.historyLength,
-        s.historyTtl,
-        this.channel(topic),
-        s.historyBytes,
-      ),
-    );
+    const args = appendArgs(this.keys(topic), this.channel(topic), record, this.settings);
+    return this.track(publish.call(this.pub, ...args));
   }
 
   /**
@@ -178,35 +132,15 @@ export class RedisLog implements LogBackend {
    * goes one by one.
    */
   appendMany(topic: string, records: readonly LogRecord[]): Promise<string> {
-    const origin = records[0]?.origin;
-    if (origin === undefined) return Promise.reject(new RangeError('an empty batch'));
-    if (records.length > MAX_BATCH) {
-      return Promise.reject(new RangeError(`a batch of over ${MAX_BATCH} messages`));
-    }
-    if (records.some((record) => record.origin !== origin)) {
+    const args = appendManyArgs(this.keys(topic), this.channel(topic), records, this.settings);
+    if (args instanceof Error) return Promise.reject(args);
+    if (args === 'each') {
       return Promise.all(records.map((record) => this.append(topic, record))).then(
         (ids) => ids[ids.length - 1]!,
       );
     }
-    const s = this.settings;
-    const publish = (this.pub as unknown as { tswsPublishMany: PublishManyCommand })
-      .tswsPublishMany;
-    return this.track(
-      publish.call(
-        this.pub,
-        this.key(topic, 'log'),
-        this.key(topic, 'last'),
-        this.key(topic, 'bytes'),
-        this.key(topic, 'sizes'),
-        s.historyLength,
-        s.historyTtl,
-        this.channel(topic),
-        s.historyBytes,
-        origin,
-        records.length,
-        packRecords(records),
-      ),
-    );
+    const publish = (this.pub as unknown as { tswsPublishMany: PublishCommand }).tswsPublishMany;
+    return this.track(publish.call(this.pub, ...args));
   }
 
   /** `command`, settled at the latest when the publishing connection closes. */
@@ -226,25 +160,14 @@ export class RedisLog implements LogBackend {
     });
   }
 
-  async read(topic: string, after: string): Promise<LogEntry[]> {
-    const entries: LogEntry[] = [];
-    const key = this.key(topic, 'log');
-    let start = `(${after}`;
-    for (;;) {
-      const page = await this.pub.xrangeBuffer(key, start, '+', 'COUNT', PAGE);
-      for (const [id, fields] of page) {
-        const entry = decodeStreamEntry(id, fields, this.settings.maxMessage);
-        if (entry !== undefined) entries.push(entry);
-        else
-          this.onMalformed(
-            'log',
-            topic,
-            fields.reduce((n, f) => n + f.length, 0),
-          );
-      }
-      if (page.length < PAGE) return entries;
-      start = `(${page[page.length - 1]![0].toString('latin1')}`;
-    }
+  read(topic: string, after: string): Promise<LogEntry[]> {
+    return readLog(
+      (...args) => this.pub.xrangeBuffer(...args),
+      this.key(topic, 'log'),
+      after,
+      this.settings.maxMessage,
+      (bytes) => this.onMalformed('log', topic, bytes),
+    );
   }
 
   async last(topic: string): Promise<string | undefined> {
@@ -278,21 +201,23 @@ export class RedisLog implements LogBackend {
     const name = channel.toString();
     if (!name.startsWith(prefix)) return;
     const topic = name.slice(prefix.length);
-    // A batch (PUBLISH_MANY_SCRIPT) starts with `*`, a single message with its id's digits.
-    if (message[0] === 0x2a) {
-      const entries = decodeChannelBatch(message, this.settings.maxMessage);
-      if (entries === undefined) this.onMalformed('channel', topic, message.length);
-      else for (const entry of entries) this.feed?.entry(topic, entry);
-      return;
-    }
-    const entry = decodeChannelMessage(message, this.settings.maxMessage);
-    if (entry === undefined) this.onMalformed('channel', topic, message.length);
-    else this.feed?.entry(topic, entry);
+    const entries = channelEntries(message, this.settings.maxMessage);
+    if (entries === undefined) this.onMalformed('channel', topic, message.length);
+    else for (const entry of entries) this.feed?.entry(topic, entry);
   }
 
   private onMalformed(source: 'channel' | 'log', topic: string, bytes: number): void {
     this.malformed++;
     this.events.emit('malformed', { source, topic, bytes });
+  }
+
+  private keys(topic: string): TopicKeys {
+    return [
+      this.key(topic, 'log'),
+      this.key(topic, 'last'),
+      this.key(topic, 'bytes'),
+      this.key(topic, 'sizes'),
+    ];
   }
 
   private key(topic: string, kind: 'log' | 'last' | 'bytes' | 'sizes'): string {
