@@ -33,7 +33,7 @@ if (id !== undefined) {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => pool.stop());
 
   // A demo client side: connect until both workers hold a connection.
-  const byWorker = new Map<string, { ws: WebSocket; got: string[] }>();
+  const byWorker = new Map<string, { ws: WebSocket; got: string[]; heard: boolean }>();
   while (byWorker.size < 2) {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
     const [hello] = await once(ws, 'message');
@@ -42,12 +42,21 @@ if (id !== undefined) {
       ws.close();
       continue;
     }
-    const got: string[] = [];
-    ws.on('message', (data) => got.push(String(data)));
-    byWorker.set(worker, { ws, got });
+    const entry = { ws, got: [] as string[], heard: false };
+    ws.on('message', (data) => {
+      if (String(data) === 'probe') entry.heard = true;
+      else entry.got.push(String(data));
+    });
+    byWorker.set(worker, entry);
   }
   console.log(`workers: ${[...byWorker.keys()].sort().join(', ')}`);
   const [a, b] = [byWorker.get('worker 1')!, byWorker.get('worker 2')!];
+  // A subscription made in a worker is live once the primary has it (a round trip, as with
+  // Redis): probe until worker 2's subscriber hears worker 1.
+  while (!b.heard) {
+    a.ws.send('probe');
+    await new Promise((r) => setTimeout(r, 20));
+  }
   // Published on worker 1, delivered on both, in order, once each.
   for (let i = 1; i <= 3; i++) a.ws.send(`message ${i}`);
   while (a.got.length < 3 || b.got.length < 3) await new Promise((r) => setTimeout(r, 10));
