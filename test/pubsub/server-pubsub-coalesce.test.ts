@@ -49,6 +49,23 @@ describe('pub/sub coalescing: off by default', () => {
     assert.equal(writes.at.length, 3);
   });
 
+  it('a burst in one turn: the first frame is written within publish, the rest in one more write', async (t) => {
+    const {
+      wss,
+      pairs: [a],
+    } = await pairs(t, 1);
+    a!.server.subscribe('t');
+    const writes = recordWrites(a!.server);
+    const got = texts(a!.client, 10);
+    const burst = Array.from({ length: 10 }, (_, i) => String(i));
+    for (const data of burst) wss.publish('t', data);
+    // No tick per subscriber for the first publish of a turn to an idle connection.
+    assert.equal(writes.at.length, 1, 'the first frame went at once');
+    assert.deepEqual(await got, burst);
+    // A one-byte text message is a three-byte frame: 1, then the other 9 together.
+    assert.deepEqual(writes.bytes, [3, 27]);
+  });
+
   it('with it, the same publishes go in one write', async (t) => {
     const {
       wss,
